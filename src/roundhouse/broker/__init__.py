@@ -1,0 +1,8 @@
+"""Message brokers behind one interface (base.Broker): in-process and RabbitMQ.
+
+Used by both platform/ and worker/; imports neither.
+"""
+
+from roundhouse.broker.base import Broker, Delivery, QueueInfo, Subscription, make_broker
+
+__all__ = ["Broker", "Delivery", "QueueInfo", "Subscription", "make_broker"]

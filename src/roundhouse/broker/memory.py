@@ -1,0 +1,163 @@
+"""The in-process broker for `roundhouse up`: the same semantics as RabbitMQ, in one process.
+
+Messages are copied through JSON so nothing passes that RabbitMQ could not carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import deque
+from dataclasses import dataclass, field
+
+from roundhouse.broker.base import (
+    Broker,
+    Delivery,
+    FanoutHandler,
+    Handler,
+    Message,
+    QueueInfo,
+    Subscription,
+)
+
+
+class _MemoryDelivery(Delivery):
+    def __init__(self, queue: _Queue, consumer: _Consumer, body: Message, raw: str) -> None:
+        self.body = body
+        self._raw = raw
+        self._queue = queue
+        self._consumer = consumer
+        self._settled = False
+
+    async def ack(self) -> None:
+        self._settle(requeue=False)
+
+    async def reject(self, requeue: bool = True) -> None:
+        self._settle(requeue=requeue)
+
+    def _settle(self, requeue: bool) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        self._consumer.unacked.discard(self)
+        if requeue:
+            self._queue.messages.appendleft(self._raw)
+        self._queue.dispatch()
+
+
+@dataclass(eq=False)
+class _Consumer:
+    handler: Handler
+    prefetch: int
+    unacked: set[_MemoryDelivery] = field(default_factory=set)
+    active: bool = True
+
+
+class _Queue:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.messages: deque[str] = deque()
+        self.consumers: list[_Consumer] = []
+        self._turn = itertools.count()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def dispatch(self) -> None:
+        while self.messages:
+            consumer = self._free_consumer()
+            if consumer is None:
+                return
+            raw = self.messages.popleft()
+            delivery = _MemoryDelivery(self, consumer, json.loads(raw), raw)
+            consumer.unacked.add(delivery)
+            task = asyncio.get_running_loop().create_task(consumer.handler(delivery))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def _free_consumer(self) -> _Consumer | None:
+        # Round-robin among consumers with a free slot, like RabbitMQ.
+        free = [c for c in self.consumers if c.active and len(c.unacked) < c.prefetch]
+        if not free:
+            return None
+        return free[next(self._turn) % len(free)]
+
+
+class _QueueSubscription(Subscription):
+    def __init__(self, queue: _Queue, consumer: _Consumer) -> None:
+        self._queue = queue
+        self._consumer = consumer
+
+    async def cancel(self) -> None:
+        self._consumer.active = False
+        if self._consumer in self._queue.consumers:
+            self._queue.consumers.remove(self._consumer)
+        for delivery in list(self._consumer.unacked):
+            await delivery.reject(requeue=True)
+
+    async def set_prefetch(self, prefetch: int) -> None:
+        self._consumer.prefetch = prefetch
+        self._queue.dispatch()
+
+
+class _FanoutSubscription(Subscription):
+    def __init__(self, subscribers: list[FanoutHandler], handler: FanoutHandler) -> None:
+        self._subscribers = subscribers
+        self._handler = handler
+
+    async def cancel(self) -> None:
+        if self._handler in self._subscribers:
+            self._subscribers.remove(self._handler)
+
+    async def set_prefetch(self, prefetch: int) -> None:
+        return None
+
+
+class MemoryBroker(Broker):
+    def __init__(self) -> None:
+        self._queues: dict[str, _Queue] = {}
+        self._exchanges: dict[str, list[FanoutHandler]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _queue(self, name: str) -> _Queue:
+        if name not in self._queues:
+            self._queues[name] = _Queue(name)
+        return self._queues[name]
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        for queue in self._queues.values():
+            for consumer in queue.consumers:
+                consumer.active = False
+            for task in list(queue.tasks):
+                task.cancel()
+
+    async def publish(self, queue: str, body: Message) -> None:
+        target = self._queue(queue)
+        target.messages.append(json.dumps(body))
+        target.dispatch()
+
+    async def consume(self, queue: str, handler: Handler, prefetch: int) -> Subscription:
+        target = self._queue(queue)
+        consumer = _Consumer(handler, prefetch)
+        target.consumers.append(consumer)
+        target.dispatch()
+        return _QueueSubscription(target, consumer)
+
+    async def broadcast(self, exchange: str, body: Message) -> None:
+        raw = json.dumps(body)
+        for handler in list(self._exchanges.get(exchange, [])):
+            task = asyncio.get_running_loop().create_task(handler(json.loads(raw)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def subscribe(self, exchange: str, handler: FanoutHandler) -> Subscription:
+        subscribers = self._exchanges.setdefault(exchange, [])
+        subscribers.append(handler)
+        return _FanoutSubscription(subscribers, handler)
+
+    async def queue_info(self, queue: str) -> QueueInfo:
+        target = self._queue(queue)
+        consumers = sum(1 for c in target.consumers if c.active)
+        return QueueInfo(queue, len(target.messages), consumers)

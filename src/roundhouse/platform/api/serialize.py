@@ -1,0 +1,135 @@
+"""Resource shapes of the API (after Travis API v3); the web pages render these same dicts.
+
+One function per resource, so the UI and the API never disagree about what a build is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, Worker
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _duration(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
+
+
+def repository(
+    repo: Repository, public_url: str, last_build: Build | None = None
+) -> dict[str, Any]:
+    return {
+        "@type": "repository",
+        "id": repo.id,
+        "slug": repo.slug,
+        "owner": repo.slug.split("/", 1)[0],
+        "name": repo.slug.split("/", 1)[-1],
+        "url": repo.url,
+        "private": repo.private,
+        "active": repo.active,
+        "poll": repo.poll,
+        "last_polled_at": _time(repo.last_polled_at),
+        "poll_error": repo.poll_error,
+        "web_url": f"{public_url}/{repo.slug}",
+        "last_build": build(last_build, public_url) if last_build else None,
+    }
+
+
+def build(b: Build, public_url: str, jobs: list[Job] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "@type": "build",
+        "id": b.id,
+        "number": b.number,
+        "state": b.state,
+        "event_type": b.event_type,
+        "repository": {"id": b.repository_id, "slug": b.repository.slug},
+        "branch": b.branch,
+        "tag": b.tag,
+        "commit": {"sha": b.sha, "message": b.message},
+        "stages": b.stages,
+        "fast_finish": b.fast_finish,
+        "messages": b.messages,
+        "request_id": b.request_id,
+        "created_at": _time(b.created_at),
+        "started_at": _time(b.started_at),
+        "finished_at": _time(b.finished_at),
+        "duration": _duration(b.started_at, b.finished_at),
+        "web_url": f"{public_url}/{b.repository.slug}/builds/{b.id}",
+    }
+    if jobs is not None:
+        data["jobs"] = [job(j, public_url, b) for j in jobs]
+    return data
+
+
+def job(
+    j: Job, public_url: str, b: Build | None = None, history: list[JobTransition] | None = None
+) -> dict[str, Any]:
+    b = b or j.build
+    data: dict[str, Any] = {
+        "@type": "job",
+        "id": j.id,
+        "number": j.number,
+        "state": j.state,
+        "attempt": j.attempt,
+        "build_id": j.build_id,
+        "stage": j.stage,
+        "name": j.name,
+        "allow_failure": j.allow_failure,
+        "queue": j.queue,
+        "worker": j.worker,
+        "waiting_reason": j.waiting_reason,
+        "config": j.config,
+        "created_at": _time(j.created_at),
+        "queued_at": _time(j.queued_at),
+        "received_at": _time(j.received_at),
+        "started_at": _time(j.started_at),
+        "finished_at": _time(j.finished_at),
+        "duration": _duration(j.started_at, j.finished_at),
+        "web_url": f"{public_url}/{b.repository.slug}/jobs/{j.id}",
+    }
+    if history is not None:
+        data["history"] = [
+            {"attempt": t.attempt, "state": t.state, "worker": t.worker, "at": _time(t.at)}
+            for t in history
+        ]
+    return data
+
+
+def request(r: Request) -> dict[str, Any]:
+    return {
+        "@type": "request",
+        "id": r.id,
+        "event_type": r.event_type,
+        "branch": r.branch,
+        "tag": r.tag,
+        "commit": {"sha": r.sha, "message": r.message},
+        "state": r.state,
+        "result": r.result,
+        "reason": r.reason,
+        "messages": r.messages,
+        "build_id": r.build_id,
+        "created_at": _time(r.created_at),
+    }
+
+
+def worker(w: Worker, alive: bool) -> dict[str, Any]:
+    return {
+        "@type": "worker",
+        "name": w.name,
+        "version": w.version,
+        "protocol": w.protocol,
+        "queues": w.queues,
+        "backend": w.backend,
+        "capacity": w.capacity,
+        "busy": w.busy,
+        "running": w.running,
+        "alive": alive,
+        "first_seen": _time(w.first_seen),
+        "last_seen": _time(w.last_seen),
+    }

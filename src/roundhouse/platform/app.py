@@ -1,0 +1,65 @@
+"""The platform's web application: API under /api, webhooks, health, and the web pages.
+
+Errors are JSON with one `error` sentence; malformed JSON gets a 400 that says where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from roundhouse.platform.api import builds, repos, system
+from roundhouse.platform.services import Services
+from roundhouse.platform.web import pages
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    if error.get("type") == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "parse error")
+        return f"The request body is not valid JSON ({reason})."
+    return f"{where or 'body'}: {error.get('msg', 'invalid')}"
+
+
+def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
+    """The ASGI app; with manage_services it starts and stops the services itself."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_services:
+            await services.start()
+        try:
+            yield
+        finally:
+            if manage_services:
+                await services.stop()
+
+    app = FastAPI(
+        title="Roundhouse", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json"
+    )
+    app.state.services = services
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_describe(e) for e in exc.errors()]
+        status = 400 if any(e.get("type") == "json_invalid" for e in exc.errors()) else 422
+        return JSONResponse(
+            {"error": "; ".join(problems), "problems": problems}, status_code=status
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    app.include_router(system.health_router)
+    app.include_router(repos.router, prefix="/api")
+    app.include_router(builds.router, prefix="/api")
+    app.include_router(system.router, prefix="/api")
+    pages.mount(app)
+    return app

@@ -1,0 +1,46 @@
+"""A build's state derived from its jobs, and when a stage counts as failed.
+
+Allowed failures never fail a build; with fast_finish the build ends once required jobs have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from roundhouse.db.models import Job
+from roundhouse.protocol import FINISHED_STATES
+
+# Worst first: the build takes the worst result among its required jobs.
+RESULT_ORDER = ("errored", "failed", "canceled", "passed")
+
+
+def stage_failed(stage: Sequence[Job]) -> bool:
+    """A finished stage fails when a required job did not pass; later stages are canceled."""
+    if not all(job.state in FINISHED_STATES for job in stage):
+        return False
+    return any(job.state != "passed" and not job.allow_failure for job in stage)
+
+
+def result_of(jobs: Sequence[Job]) -> str:
+    required = [job.state for job in jobs if not job.allow_failure]
+    for state in RESULT_ORDER:
+        if state in required:
+            return state
+    return "passed"
+
+
+def build_state(jobs: Sequence[Job], fast_finish: bool) -> str:
+    if not jobs:
+        return "errored"
+    finished = [job for job in jobs if job.state in FINISHED_STATES]
+    required_unfinished = [
+        j for j in jobs if j.state not in FINISHED_STATES and not j.allow_failure
+    ]
+    if len(finished) == len(jobs) or (fast_finish and not required_unfinished):
+        return result_of(jobs)
+    states = {job.state for job in jobs}
+    if states & {"received", "started"} or finished:
+        return "started"
+    if "queued" in states:
+        return "queued"
+    return "created"

@@ -1,0 +1,34 @@
+"""What every platform service shares: settings, database sessions, broker, live events.
+
+Built once by app.py (or by tests) and handed to each service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roundhouse.broker import Broker
+from roundhouse.db.session import SessionFactory
+from roundhouse.platform.events import EventBus
+from roundhouse.platform.git import Mirror
+from roundhouse.settings import Settings
+
+
+@dataclass
+class PlatformContext:
+    settings: Settings
+    sessions: SessionFactory
+    broker: Broker
+    bus: EventBus = field(default_factory=EventBus)
+    mirrors: dict[int, Mirror] = field(default_factory=dict)
+
+    def mirror(self, repository_id: int, url: str) -> Mirror:
+        mirror = self.mirrors.get(repository_id)
+        if mirror is None or mirror.url != url:
+            path = Path(self.settings.data_dir) / "mirrors" / f"{repository_id}.git"
+            mirror = self.mirrors[repository_id] = Mirror(path, url)
+        return mirror
+
+    def web_url(self, path: str) -> str:
+        return f"{self.settings.public_url}{path}"

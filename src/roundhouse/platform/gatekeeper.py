@@ -1,0 +1,175 @@
+"""The gatekeeper: turns a stored Request into a Build and its Jobs, or records why not.
+
+It reads .travis.yml at the commit from the repository's mirror (no checkout) and never
+raises on bad input: every outcome is written on the request for the requests page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from roundhouse import travisyml
+from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, utcnow
+from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.git import GitError
+from roundhouse.platform.routing import route
+from roundhouse.platform.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = ".travis.yml"
+
+
+class Rejected(Exception):
+    """The request will not build; the message is the reason shown to people."""
+
+    def __init__(self, reason: str, result: str = "rejected") -> None:
+        super().__init__(reason)
+        self.result = result
+
+
+def request_data(request: Request, repository: Repository) -> dict[str, Any]:
+    """What `if:` conditions and branch rules see about this request."""
+    return {
+        "type": request.event_type,
+        "branch": request.branch,
+        "tag": request.tag,
+        "repo": repository.slug,
+        "commit_message": request.message,
+        "sender": None,
+        "fork": False,
+    }
+
+
+class Gatekeeper:
+    def __init__(self, ctx: PlatformContext, scheduler: Scheduler) -> None:
+        self.ctx = ctx
+        self.scheduler = scheduler
+
+    async def handle(self, request_id: int) -> int | None:
+        """Process one request; returns the new build's id, or None when none was made."""
+        async with self.ctx.sessions() as session, session.begin():
+            request = await session.get(Request, request_id)
+            if request is None or request.state != "pending":
+                return None
+            try:
+                build = await self._accept(session, request)
+            except Rejected as rejected:
+                request.state, request.result = "finished", rejected.result
+                request.reason = str(rejected)
+                build = None
+            except GitError as error:
+                request.state, request.result = "finished", "errored"
+                request.reason = f"Could not read the repository: {error}"
+                build = None
+            except Exception:  # a bug must not lose the request: record it and go on
+                log.exception("gatekeeper failed on request %s", request_id)
+                request.state, request.result = "finished", "errored"
+                request.reason = (
+                    "Internal error while processing the request; see the platform log."
+                )
+                build = None
+            repository_id = request.repository_id
+        self.ctx.bus.publish(f"repo:{repository_id}")
+        if build is not None:
+            await self.scheduler.schedule(build.id)
+            return build.id
+        return None
+
+    async def _accept(self, session: AsyncSession, request: Request) -> Build | None:
+        repository = request.repository
+        mirror = self.ctx.mirror(repository.id, repository.url)
+        if request.sha:
+            await mirror.fetch_commit(request.sha, request.branch)
+        elif request.branch:
+            request.sha = await mirror.fetch_branch(request.branch)
+        else:
+            raise Rejected("The request names neither a branch nor a commit.")
+        commit = await mirror.commit(request.sha)
+        request.sha = commit.sha
+        if not request.message:
+            request.message = commit.message
+
+        text = request.config_override
+        if text is None:
+            text = await mirror.read_file(commit.sha, CONFIG_FILE)
+        if text is None:
+            raise Rejected(f"No {CONFIG_FILE} found at commit {commit.sha[:7]}.")
+        if len(text.encode()) > self.ctx.settings.max_config_bytes:
+            raise Rejected(
+                f"{CONFIG_FILE} is larger than max_config_bytes "
+                f"({self.ctx.settings.max_config_bytes} bytes)."
+            )
+
+        result = travisyml.build_matrix(text, request_data(request, repository))
+        messages = [_message_json(m) for m in result.messages]
+        request.messages = messages
+        errors = [m for m in result.messages if m.level == "error"]
+        if not result.accepted and not errors:
+            raise Rejected(result.reason or "The configuration does not build this request.")
+        build = await self._create_build(session, request, repository, result, messages)
+        if errors or not result.jobs:
+            # The build page shows the messages; nothing runs.
+            build.state, build.finished_at = "errored", utcnow()
+            request.state, request.result = "finished", "errored"
+            request.reason = "; ".join(str(m) for m in errors) or "The configuration has no jobs."
+            return None
+        request.state, request.result = "finished", "accepted"
+        return build
+
+    async def _create_build(
+        self,
+        session: AsyncSession,
+        request: Request,
+        repository: Repository,
+        result: travisyml.MatrixResult,
+        messages: list[dict[str, Any]],
+    ) -> Build:
+        number = repository.next_build_number
+        repository.next_build_number = number + 1
+        build = Build(
+            repository_id=repository.id,
+            request_id=request.id,
+            number=number,
+            event_type=request.event_type,
+            branch=request.branch,
+            tag=request.tag,
+            sha=request.sha or "",
+            message=request.message,
+            stages=list(result.stages),
+            fast_finish=result.fast_finish,
+            messages=messages,
+        )
+        session.add(build)
+        await session.flush()
+        request.build_id = build.id
+        jobs = []
+        for index, matrix_job in enumerate(result.jobs, start=1):
+            jobs.append(
+                Job(
+                    build_id=build.id,
+                    repository_id=repository.id,
+                    number=f"{number}.{index}",
+                    stage=matrix_job.stage,
+                    name=matrix_job.name,
+                    allow_failure=matrix_job.allow_failure,
+                    config=matrix_job.config,
+                    queue=route(matrix_job.config, repository.slug, self.ctx.settings),
+                )
+            )
+        session.add_all(jobs)
+        await session.flush()
+        session.add_all(JobTransition(job_id=j.id, attempt=1, state="created") for j in jobs)
+        return build
+
+
+def _message_json(message: travisyml.Message) -> dict[str, Any]:
+    return {
+        "level": message.level,
+        "key": message.key,
+        "code": message.code,
+        "text": str(message),
+        "line": message.line,
+    }

@@ -1,0 +1,200 @@
+"""The log service: stores log parts as they arrive, fans them out live, aggregates at the end.
+
+Parts are keyed by (job, attempt, number), so a repeated part is stored once. A live reader
+first gets what was stored, then new parts, then an end marker once the final part is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from roundhouse.broker import Delivery, Subscription
+from roundhouse.db.models import Job, Log, LogPart, utcnow
+from roundhouse.platform.context import PlatformContext
+from roundhouse.protocol import FINISHED_STATES, LOG_QUEUE
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.05
+FLUSH_PARTS = 200
+
+
+@dataclass(frozen=True)
+class Part:
+    job_id: int
+    attempt: int
+    number: int
+    content: str
+    final: bool
+
+
+class LogService:
+    def __init__(self, ctx: PlatformContext) -> None:
+        self.ctx = ctx
+        self._pending: list[tuple[Part, Delivery]] = []
+        self._flush_task: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
+        self._readers: dict[int, set[asyncio.Queue[Part]]] = defaultdict(set)
+        self._subscription: Subscription | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self.ctx.broker.consume(
+            LOG_QUEUE, self._on_part, FLUSH_PARTS * 4
+        )
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.cancel()
+        await self.flush()
+
+    async def _on_part(self, delivery: Delivery) -> None:
+        body = delivery.body
+        part = Part(
+            int(body["job_id"]),
+            int(body["attempt"]),
+            int(body["number"]),
+            str(body.get("content", "")),
+            bool(body.get("final")),
+        )
+        self._pending.append((part, delivery))
+        for reader in self._readers.get(part.job_id, ()):
+            reader.put_nowait(part)
+        if len(self._pending) >= FLUSH_PARTS or part.final:
+            await self.flush()
+        elif self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write pending parts in one statement, then ack them; aggregate finished logs."""
+        async with self._flush_lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            rows = [
+                {
+                    "job_id": p.job_id,
+                    "attempt": p.attempt,
+                    "number": p.number,
+                    "content": p.content,
+                    "final": p.final,
+                }
+                for p, _ in batch
+            ]
+            try:
+                async with self.ctx.sessions() as session, session.begin():
+                    await session.execute(_insert_ignoring_duplicates(session).values(rows))
+            except Exception:
+                log.exception("could not store %d log parts; they go back to the queue", len(batch))
+                for _, delivery in batch:
+                    await delivery.reject(requeue=True)
+                return
+            for _, delivery in batch:
+                await delivery.ack()
+            for part, _ in batch:
+                if part.final:
+                    await self.aggregate(part.job_id, part.attempt)
+
+    async def aggregate(self, job_id: int, attempt: int) -> None:
+        """Join an attempt's parts into one stored log and drop the parts."""
+        async with self.ctx.sessions() as session, session.begin():
+            content = await _joined_parts(session, job_id, attempt)
+            stored = await session.get(Log, job_id)
+            if stored is None:
+                session.add(Log(job_id=job_id, attempt=attempt, content=content, size=len(content)))
+            else:
+                stored.attempt, stored.content, stored.size = attempt, content, len(content)
+                stored.aggregated_at = utcnow()
+            await session.execute(delete(LogPart).where(LogPart.job_id == job_id))
+
+    def _unflushed(self, job_id: int, attempt: int) -> list[Part]:
+        return [p for p, _ in self._pending if p.job_id == job_id and p.attempt == attempt]
+
+    async def read(self, job_id: int) -> tuple[str, bool] | None:
+        """The log of the job's current attempt so far, and whether it is complete."""
+        snapshot = await self._snapshot(job_id)
+        return None if snapshot is None else (snapshot.text, snapshot.complete)
+
+    async def _snapshot(self, job_id: int) -> _Snapshot | None:
+        async with self.ctx.sessions() as session:
+            job = await session.get(Job, job_id)
+            if job is None:
+                return None
+            stored = await session.get(Log, job_id)
+            if stored is not None and stored.attempt == job.attempt:
+                return _Snapshot(stored.content, True, job.attempt, -1)
+            parts = await _parts(session, job_id, job.attempt)
+        numbers = {p.number for p in parts}
+        parts += [p for p in self._unflushed(job_id, job.attempt) if p.number not in numbers]
+        parts.sort(key=lambda p: p.number)
+        complete = any(p.final for p in parts) or (job.state in FINISHED_STATES and not parts)
+        last = parts[-1].number if parts else -1
+        return _Snapshot("".join(p.content for p in parts), complete, job.attempt, last)
+
+    async def follow(self, job_id: int) -> AsyncIterator[str]:
+        """Yield the log so far, then each new piece, and stop once the log is complete."""
+        queue: asyncio.Queue[Part] = asyncio.Queue()
+        # Listen before reading, so nothing falls between the snapshot and the live parts.
+        self._readers[job_id].add(queue)
+        try:
+            snapshot = await self._snapshot(job_id)
+            if snapshot is None:
+                return
+            if snapshot.text:
+                yield snapshot.text
+            if snapshot.complete:
+                return
+            seen = snapshot.last_number
+            while True:
+                part = await queue.get()
+                if part.attempt != snapshot.attempt or part.number <= seen:
+                    continue
+                seen = part.number
+                if part.content:
+                    yield part.content
+                if part.final:
+                    return
+        finally:
+            self._readers[job_id].discard(queue)
+            if not self._readers[job_id]:
+                del self._readers[job_id]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    text: str
+    complete: bool
+    attempt: int
+    last_number: int
+
+
+def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
+    assert session.bind is not None
+    if session.bind.dialect.name == "postgresql":
+        return pg_insert(LogPart).on_conflict_do_nothing()
+    return sqlite_insert(LogPart).on_conflict_do_nothing()
+
+
+async def _parts(session: AsyncSession, job_id: int, attempt: int) -> list[Part]:
+    rows = await session.execute(
+        select(LogPart.number, LogPart.content, LogPart.final)
+        .where(LogPart.job_id == job_id, LogPart.attempt == attempt)
+        .order_by(LogPart.number)
+    )
+    return [Part(job_id, attempt, n, c, f) for n, c, f in rows]
+
+
+async def _joined_parts(session: AsyncSession, job_id: int, attempt: int) -> str:
+    return "".join(p.content for p in await _parts(session, job_id, attempt))

@@ -1,0 +1,55 @@
+"""The job payload the scheduler publishes: ids, commit, config, compiled script, timeouts.
+
+Secrets are resolved here and nowhere else (DESIGN.md, principle 5).
+"""
+
+from __future__ import annotations
+
+from roundhouse.db.models import Build, Job, Repository
+from roundhouse.protocol import PROTOCOL_VERSION, JobPayload
+from roundhouse.script import compile_script
+from roundhouse.settings import Settings
+
+
+def build_payload(
+    job: Job, build: Build, repository: Repository, settings: Settings, web_url: str
+) -> JobPayload:
+    payload: JobPayload = {
+        "v": PROTOCOL_VERSION,
+        "lease": job.lease or "",
+        "queue": job.queue,
+        "job": {
+            "id": job.id,
+            "number": job.number,
+            "attempt": job.attempt,
+            "allow_failure": job.allow_failure,
+            "stage_name": job.stage,
+            "name": job.name,
+            "queued_at": job.queued_at.isoformat() if job.queued_at else None,
+        },
+        "build": {"id": build.id, "number": build.number, "event_type": build.event_type},
+        "repository": {
+            "id": repository.id,
+            "slug": repository.slug,
+            "clone_url": repository.url,
+            "private": repository.private,
+        },
+        "commit": {
+            "sha": build.sha,
+            "branch": build.branch or "",
+            "ref": None,
+            "tag": build.tag,
+            "message": build.message,
+            "range": None,
+            "pull_request": None,
+        },
+        "config": job.config,
+        "env_vars": [],
+        "secrets": [],
+        "script": "",
+        "timeouts": {"hard_limit": settings.hard_timeout, "log_silence": settings.log_timeout},
+        "max_log_bytes": settings.max_log_bytes,
+        "web_url": web_url,
+    }
+    payload["script"] = compile_script(payload)
+    return payload

@@ -1,0 +1,78 @@
+"""All platform services wired together, started and stopped in the right order.
+
+The web app, `roundhouse up` and the tests build one Services and hand it around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roundhouse.broker import Broker, make_broker
+from roundhouse.db.session import make_engine, make_sessions, migrate
+from roundhouse.platform.auth import ensure_admin
+from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.gatekeeper import Gatekeeper
+from roundhouse.platform.hub import Hub
+from roundhouse.platform.logs import LogService
+from roundhouse.platform.poller import Poller
+from roundhouse.platform.scheduler import Scheduler
+from roundhouse.platform.triggers import Triggers
+from roundhouse.platform.workers import WorkerRegistry
+from roundhouse.settings import Settings
+
+
+@dataclass
+class Services:
+    ctx: PlatformContext
+    scheduler: Scheduler
+    gatekeeper: Gatekeeper
+    triggers: Triggers
+    hub: Hub
+    logs: LogService
+    poller: Poller
+    workers: WorkerRegistry
+    admin_token: str = ""
+
+    @classmethod
+    def create(cls, settings: Settings, broker: Broker | None = None) -> Services:
+        engine = make_engine(settings.database_url)
+        ctx = PlatformContext(
+            settings, make_sessions(engine), broker or make_broker(settings.broker_url)
+        )
+        scheduler = Scheduler(ctx)
+        gatekeeper = Gatekeeper(ctx, scheduler)
+        triggers = Triggers(ctx, gatekeeper)
+        return cls(
+            ctx=ctx,
+            scheduler=scheduler,
+            gatekeeper=gatekeeper,
+            triggers=triggers,
+            hub=Hub(ctx, scheduler),
+            logs=LogService(ctx),
+            poller=Poller(ctx, triggers),
+            workers=WorkerRegistry(ctx),
+        )
+
+    async def start(self, *, poll: bool = True) -> None:
+        settings = self.ctx.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate(settings.database_url)
+        async with self.ctx.sessions() as session, session.begin():
+            self.admin_token = await ensure_admin(session, settings.data_dir)
+        await self.ctx.broker.connect()
+        await self.hub.start()
+        await self.logs.start()
+        await self.workers.start()
+        if poll:
+            self.poller.start()
+
+    async def stop(self) -> None:
+        await self.poller.stop()
+        await self.triggers.drain()
+        await self.workers.stop()
+        await self.hub.stop()
+        await self.logs.stop()
+        await self.ctx.broker.close()
+        engine = self.ctx.sessions.kw.get("bind")
+        if engine is not None:
+            await engine.dispose()

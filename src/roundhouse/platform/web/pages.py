@@ -1,0 +1,164 @@
+"""Web page routes. Each page is rendered from the same serialised data the API returns,
+and declares the live topics its script listens to (see static/app.js).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sse_starlette.sse import EventSourceResponse
+
+from roundhouse.db.models import Build, Job
+from roundhouse.db.models import Request as BuildRequest
+from roundhouse.platform.api import serialize
+from roundhouse.platform.api.deps import (
+    MaybeUserDep,
+    ServicesDep,
+    find_build,
+    find_job,
+    find_repository,
+)
+from roundhouse.platform.api.repos import list_repos
+
+WEB = resources.files("roundhouse.platform.web")
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+router = APIRouter()
+
+
+def render(request: Request, name: str, user: Any, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"user": user, **context})
+
+
+@router.get("/", response_class=HTMLResponse)
+async def repositories(request: Request, svc: ServicesDep, user: MaybeUserDep) -> HTMLResponse:
+    data = await list_repos(svc, user)
+    return render(request, "repos.html", user, repos=data["repositories"], topics=["repos"])
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, user: MaybeUserDep) -> HTMLResponse:
+    return render(request, "login.html", user, error=None)
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request, svc: ServicesDep, token: str = Form(...)) -> Response:
+    from roundhouse.platform.auth import user_for_token
+
+    async with svc.ctx.sessions() as session, session.begin():
+        found = await user_for_token(session, token.strip())
+    if found is None:
+        return render(request, "login.html", None, error="That token is not valid.")
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie("roundhouse_token", token.strip(), httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/api/events")
+async def events(svc: ServicesDep, topic: list[str]) -> EventSourceResponse:
+    """Tells a page that something it shows changed; the page then re-reads itself."""
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        async with svc.ctx.bus.subscribe(*topic) as queue:
+            while True:
+                changed = await queue.get()
+                # Coalesce bursts (a job start touches job, build and repo at once).
+                await asyncio.sleep(0.05)
+                yield {"event": "changed", "data": json.dumps({"topic": changed})}
+
+    return EventSourceResponse(stream(), ping=15)
+
+
+@router.get("/{owner}/{name}/builds/{build_id}", response_class=HTMLResponse)
+async def build_page(
+    request: Request, owner: str, name: str, build_id: int, svc: ServicesDep, user: MaybeUserDep
+) -> HTMLResponse:
+    async with svc.ctx.sessions() as session:
+        build = await find_build(session, build_id, user)
+        jobs = list(
+            await session.scalars(select(Job).where(Job.build_id == build_id).order_by(Job.id))
+        )
+        data = serialize.build(build, svc.ctx.settings.public_url, jobs)
+        repo = serialize.repository(build.repository, svc.ctx.settings.public_url)
+    return render(request, "build.html", user, repo=repo, build=data, topics=[f"build:{build_id}"])
+
+
+@router.get("/{owner}/{name}/jobs/{job_id}", response_class=HTMLResponse)
+async def job_page(
+    request: Request, owner: str, name: str, job_id: int, svc: ServicesDep, user: MaybeUserDep
+) -> HTMLResponse:
+    async with svc.ctx.sessions() as session:
+        job = await find_job(session, job_id, user)
+        data = serialize.job(job, svc.ctx.settings.public_url)
+        build = serialize.build(job.build, svc.ctx.settings.public_url)
+        repo = serialize.repository(job.build.repository, svc.ctx.settings.public_url)
+    return render(
+        request, "job.html", user, repo=repo, build=build, job=data, topics=[f"job:{job_id}"]
+    )
+
+
+@router.get("/{owner}/{name}/requests", response_class=HTMLResponse)
+async def requests_page(
+    request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
+) -> HTMLResponse:
+    async with svc.ctx.sessions() as session:
+        repo = await find_repository(session, f"{owner}/{name}", user)
+        rows = await session.scalars(
+            select(BuildRequest)
+            .where(BuildRequest.repository_id == repo.id)
+            .order_by(BuildRequest.id.desc())
+            .limit(100)
+        )
+        items = [serialize.request(r) for r in rows]
+        data = serialize.repository(repo, svc.ctx.settings.public_url)
+    return render(
+        request, "requests.html", user, repo=data, requests=items, topics=[f"repo:{repo.id}"]
+    )
+
+
+@router.get("/{owner}/{name}/builds", response_class=HTMLResponse)
+async def builds_page(
+    request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
+) -> HTMLResponse:
+    async with svc.ctx.sessions() as session:
+        repo = await find_repository(session, f"{owner}/{name}", user)
+        rows = await session.scalars(
+            select(Build).where(Build.repository_id == repo.id).order_by(Build.id.desc()).limit(50)
+        )
+        url = svc.ctx.settings.public_url
+        items = [serialize.build(b, url) for b in rows]
+        data = serialize.repository(repo, url)
+    return render(request, "builds.html", user, repo=data, builds=items, topics=[f"repo:{repo.id}"])
+
+
+@router.get("/{owner}/{name}", response_class=HTMLResponse, response_model=None)
+async def current_build(
+    request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
+) -> Response:
+    async with svc.ctx.sessions() as session:
+        repo = await find_repository(session, f"{owner}/{name}", user)
+        latest = await session.scalar(
+            select(Build.id)
+            .where(Build.repository_id == repo.id)
+            .order_by(Build.id.desc())
+            .limit(1)
+        )
+    if latest is None:
+        return RedirectResponse(f"/{repo.slug}/requests", status_code=303)
+    return await build_page(request, owner, name, latest, svc, user)
+
+
+def mount(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(router)
+
+
+__all__ = ["HTTPException", "mount"]

@@ -1,0 +1,116 @@
+"""The messages that travel between platform and workers (DESIGN.md, "Protocol").
+
+Every message is a JSON object with "v": PROTOCOL_VERSION; these TypedDicts name the fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+PROTOCOL_VERSION = 1
+
+JOB_STATES = ("created", "queued", "received", "started", "passed", "failed", "errored", "canceled")
+FINISHED_STATES = frozenset({"passed", "failed", "errored", "canceled"})
+
+# Queue and exchange names follow Travis's so that operators recognise them.
+STATE_QUEUE = "reporting.jobs.builds"
+LOG_QUEUE = "reporting.jobs.logs"
+WORKER_QUEUE = "reporting.workers"
+COMMAND_EXCHANGE = "worker.commands"
+DEFAULT_QUEUE = "builds.default"
+
+WorkerReportedState = Literal["received", "started", "passed", "failed", "errored", "canceled"]
+
+
+class JobInfo(TypedDict):
+    id: int
+    number: str  # "12.3": build number . job index
+    attempt: int
+    allow_failure: bool
+    stage_name: str | None
+    name: str | None
+    queued_at: str | None
+
+
+class BuildInfo(TypedDict):
+    id: int
+    number: int
+    event_type: str  # push | pull_request | api | cron
+
+
+class RepositoryInfo(TypedDict):
+    id: int
+    slug: str
+    clone_url: str
+    private: bool
+
+
+class CommitInfo(TypedDict):
+    sha: str
+    branch: str
+    ref: str | None
+    tag: str | None
+    message: str
+    range: str | None
+    pull_request: int | None
+
+
+class Timeouts(TypedDict):
+    hard_limit: int  # seconds
+    log_silence: int  # seconds without output
+
+
+class JobPayload(TypedDict):
+    """Published to builds.<queue>; everything a worker needs to run one job attempt."""
+
+    v: int
+    lease: str
+    queue: str
+    job: JobInfo
+    build: BuildInfo
+    repository: RepositoryInfo
+    commit: CommitInfo
+    config: dict[str, Any]
+    env_vars: list[dict[str, Any]]  # [{name, value, public}] from repository settings
+    secrets: list[str]  # values the worker masks in the log before it leaves the machine
+    script: str  # the compiled bash script
+    timeouts: Timeouts
+    max_log_bytes: int
+    web_url: str
+
+
+class StateEvent(TypedDict):
+    """Published to reporting.jobs.builds."""
+
+    v: int
+    job_id: int
+    attempt: int
+    state: WorkerReportedState
+    worker: str
+    at: str  # ISO 8601, UTC
+
+
+class LogPart(TypedDict):
+    """Published to reporting.jobs.logs; parts are keyed by (job_id, attempt, number)."""
+
+    v: int
+    job_id: int
+    attempt: int
+    number: int
+    content: str
+    final: bool
+
+
+class Heartbeat(TypedDict):
+    """Published to reporting.workers every few seconds."""
+
+    v: int
+    name: str
+    version: str
+    protocol: int
+    queues: list[str]
+    backend: str
+    capacity: int
+    busy: int
+    running: list[int]
+    at: str

@@ -1,0 +1,49 @@
+# Roundhouse service helpers, inlined into scripts whose config lists `services:`.
+# Starts a service through the machine's service manager, or its daemon directly in containers.
+
+_rh_services_started=
+
+# _rh_as_root CMD...: root runs it directly; others through password-less sudo.
+_rh_as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  else
+    sudo -n "$@"
+  fi
+}
+
+# _rh_service NAME UNIT [DAEMON-COMMAND]
+_rh_service() {
+  local name=$1 unit=$2 direct=${3:-} rc=1
+  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+    printf '$ sudo systemctl start %s\n' "$unit"
+    _rh_as_root systemctl start "$unit"
+    rc=$?
+  elif command -v service >/dev/null 2>&1 && [[ -x /etc/init.d/$unit ]]; then
+    printf '$ sudo service %s start\n' "$unit"
+    _rh_as_root service "$unit" start
+    rc=$?
+  elif [[ -n $direct ]] && command -v "${direct%% *}" >/dev/null 2>&1; then
+    printf '$ %s\n' "$direct"
+    eval "$direct"
+    rc=$?
+  else
+    printf '%sThe service %s is not available on this machine.%s\n' "$ANSI_RED" "$name" "$ANSI_RESET"
+    printf 'Use a worker image that has it, or start it yourself in before_install.\n'
+    return 0
+  fi
+  if [[ $rc -eq 0 ]]; then
+    _rh_services_started=1
+  else
+    printf '%sThe service %s could not be started (exit %s).%s\n' "$ANSI_RED" "$name" "$rc" "$ANSI_RESET"
+  fi
+  return 0
+}
+
+# Services need a moment before they accept connections (Travis waits 3 seconds too).
+_rh_services_settle() {
+  if [[ -n $_rh_services_started ]]; then
+    sleep 3
+  fi
+  return 0
+}

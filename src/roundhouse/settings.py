@@ -1,0 +1,203 @@
+"""The one settings model: defaults < TOML file < ROUNDHOUSE_* environment.
+
+A bad value stops start-up with one sentence naming the setting, the value, what was expected
+and how to fix it (SettingsError), never a traceback or a timeout later.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "ROUNDHOUSE_"
+TOML_CANDIDATES = (Path("roundhouse.toml"), Path("/etc/roundhouse/roundhouse.toml"))
+WORKER_DEFAULTS_FILE = Path("/etc/default/roundhouse-worker")
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message is the one sentence shown to the operator."""
+
+
+class QueueRule(BaseModel):
+    """One routing rule: every given field must match the job's config; first match wins."""
+
+    queue: str
+    dist: str | None = None
+    os: str | None = None
+    arch: str | None = None
+    language: str | None = None
+    services: str | None = None
+    slug: str | None = None
+    owner: str | None = None
+    group: str | None = None
+    queue_key: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every setting of the platform and the worker; see docs/operations.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, case_sensitive=False
+    )
+
+    data_dir: Path = Path(".roundhouse")
+    database_url: str = ""
+    broker_url: str = "memory://"
+    public_url: str = ""
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8080, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    default_dist: str = "focal"
+    default_queue: str = "builds.default"
+    queue_rules: list[QueueRule] = Field(default_factory=list)
+    hard_timeout: int = Field(50 * 60, gt=0)
+    log_timeout: int = Field(10 * 60, gt=0)
+    max_log_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    poll_interval: float = Field(60.0, gt=0)
+    max_config_bytes: int = Field(1024 * 1024, gt=0)
+
+    platform_url: str = "http://127.0.0.1:8080"
+    token: str = ""
+    name: str = ""
+    queues: list[str] = Field(default_factory=list)
+    pool_size: int = Field(2, ge=1, le=256)
+    backend: Literal["local", "bwrap", "docker"] = "local"
+    images: dict[str, str] = Field(default_factory=lambda: {"host": "host"})
+    work_dir: Path = Path("")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if not value.startswith(("memory://", "amqp://", "amqps://")):
+            raise ValueError("memory:// or an amqp://user:password@host:5672/ URL")
+        return value
+
+    @field_validator("public_url", "platform_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _split_queues(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [q.strip() for q in value.split(",") if q.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'roundhouse.db').resolve()}"
+        if not self.public_url:
+            self.public_url = f"http://{self.listen_host}:{self.listen_port}"
+        if not self.queues:
+            self.queues = [self.default_queue]
+        if not self.name:
+            self.name = os.uname().nodename
+        if self.work_dir == Path(""):
+            self.work_dir = self.data_dir / "work"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML path comes from model_config, set per load() on a subclass.
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def find_toml(explicit: Path | None) -> Path | None:
+    """The TOML file to read: --config if given (must exist), else the first candidate found."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise SettingsError(
+                f"The settings file {explicit} given with --config does not exist; "
+                "pass the path of an existing TOML file."
+            )
+        return explicit
+    return next((p for p in TOML_CANDIDATES if p.is_file()), None)
+
+
+def read_defaults_file(path: Path) -> dict[str, str]:
+    """KEY=value lines (``export`` allowed, # comments) as in /etc/default files."""
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load(config: Path | None = None, *, worker: bool = False, **overrides: Any) -> Settings:
+    """Load and validate settings, or raise SettingsError with the sentence to show."""
+    toml_file = find_toml(config)
+    if worker and WORKER_DEFAULTS_FILE.is_file():
+        for key, value in read_defaults_file(WORKER_DEFAULTS_FILE).items():
+            name = key if key.startswith(ENV_PREFIX) else ENV_PREFIX + key
+            os.environ.setdefault(name.upper(), value)
+    model = type(
+        "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": toml_file}}
+    )
+    try:
+        return model(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        raise SettingsError(explain(error, toml_file)) from None
+    except (OSError, ValueError) as error:  # unreadable or malformed TOML
+        raise SettingsError(
+            f"The settings file {toml_file} cannot be read ({error}); fix its TOML syntax."
+        ) from None
+
+
+def explain(error: ValidationError, toml_file: Path | None) -> str:
+    """One sentence for the first problem: setting, value, expectation, fix."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "settings"
+    env_name = ENV_PREFIX + name.upper()
+    where = f"${env_name}" if env_name in os.environ else (str(toml_file) if toml_file else "")
+    if first["type"] == "extra_forbidden":
+        known = list(Settings.model_fields)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return (
+            f"Unknown setting {name!r} in {where or 'the settings'}.{hint} "
+            f"Remove it or use one of the settings listed in docs/operations.md."
+        )
+    value = first.get("input")
+    # pydantic says "Input should be a valid integer, unable to parse ..."; keep the expectation.
+    expected = first["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+    expected = expected.split(", unable")[0]
+    source = f" (from {where})" if where else ""
+    return (
+        f"Setting {name} = {value!r}{source} is not valid: expected {expected}. "
+        f"Fix it in the settings file or with {env_name}=<value>."
+    )

@@ -1,0 +1,90 @@
+"""The local backend: the job script runs as a bash process in its own session and process
+group, in a fresh directory, on this machine. No isolation: for trusted code and laptops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from roundhouse.protocol import JobPayload
+from roundhouse.worker.backends.base import Backend, RunningJob
+
+KILL_GRACE_SECONDS = 1.0
+# What the job sees of the worker's environment; the rest (tokens, settings) stays out.
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR", "SHELL")
+
+
+def session_members(sid: int) -> list[int]:
+    """Processes of a session; a child that left the process group is still found here."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields after "(comm)": state ppid pgrp session ...
+            members.append(int(entry))
+    return members
+
+
+def signal_session(sid: int, signum: int) -> None:
+    for pid in session_members(sid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+class LocalJob(RunningJob):
+    def __init__(self, process: asyncio.subprocess.Process, job_dir: Path) -> None:
+        assert process.stdout is not None
+        self.process = process
+        self.output = process.stdout
+        self.job_dir = job_dir
+
+    async def wait(self) -> int:
+        return await self.process.wait()
+
+    async def kill(self) -> None:
+        sid = self.process.pid
+        signal_session(sid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), KILL_GRACE_SECONDS)
+        signal_session(sid, signal.SIGKILL)
+        await self.process.wait()
+
+    async def cleanup(self) -> None:
+        # Background children of a finished script would keep writing into the directory.
+        signal_session(self.process.pid, signal.SIGKILL)
+        await asyncio.to_thread(shutil.rmtree, self.job_dir, True)
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    async def start(self, payload: JobPayload, work_dir: Path) -> RunningJob:
+        job = payload["job"]
+        job_dir = work_dir / f"job-{job['id']}-{job['attempt']}-{payload['lease'][:8]}"
+        job_dir.mkdir(parents=True, exist_ok=True)
+        script = job_dir / "build.sh"
+        script.write_text(payload["script"])
+        env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+        env["TRAVIS_BUILD_DIR"] = str(job_dir / "build")
+        process = await asyncio.create_subprocess_exec(
+            "bash",
+            str(script),
+            cwd=job_dir,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=1024 * 1024,
+        )
+        return LocalJob(process, job_dir)

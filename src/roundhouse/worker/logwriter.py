@@ -1,0 +1,94 @@
+"""Turns a job's output into numbered log parts: masks secrets, enforces the size limit,
+and publishes in chunks at most every few milliseconds so readers see output live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+
+from roundhouse.broker import Broker
+from roundhouse.protocol import LOG_QUEUE, PROTOCOL_VERSION
+
+MAX_PART_CHARS = 64 * 1024
+# Output arriving within this window travels in one part; small enough to feel live.
+COALESCE_SECONDS = 0.01
+MASK = "[secure]"
+
+
+class LogLimitExceeded(Exception):
+    pass
+
+
+class LogWriter:
+    def __init__(
+        self, broker: Broker, job_id: int, attempt: int, secrets: list[str], max_bytes: int
+    ) -> None:
+        self.broker = broker
+        self.job_id = job_id
+        self.attempt = attempt
+        self.secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+        self.max_bytes = max_bytes
+        self.written = 0
+        self._number = 0
+        self._buffer = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+
+    def write_bytes(self, data: bytes) -> None:
+        """Queue raw output; raises LogLimitExceeded once max_bytes is passed."""
+        self.written += len(data)
+        self.write(self._decoder.decode(data))
+        if self.written > self.max_bytes:
+            raise LogLimitExceeded
+
+    def write(self, text: str) -> None:
+        if text:
+            self._buffer += text
+            self._wakeup.set()
+
+    async def _flush_loop(self) -> None:
+        while not self._closed:
+            await self._wakeup.wait()
+            await asyncio.sleep(COALESCE_SECONDS)
+            self._wakeup.clear()
+            await self._publish_buffer(final=False)
+
+    def _take(self, final: bool) -> str:
+        """Masked text ready to send; holds back a tail that could be the start of a secret."""
+        text = self._buffer
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        hold = 0 if final or not self.secrets else len(self.secrets[0]) - 1
+        cut = max(len(text) - hold, 0)
+        self._buffer = text[cut:]
+        return text[:cut]
+
+    async def _publish_buffer(self, final: bool) -> None:
+        text = self._take(final)
+        for start in range(0, len(text), MAX_PART_CHARS):
+            await self._send(text[start : start + MAX_PART_CHARS], False)
+
+    async def _send(self, content: str, final: bool) -> None:
+        body = {
+            "v": PROTOCOL_VERSION,
+            "job_id": self.job_id,
+            "attempt": self.attempt,
+            "number": self._number,
+            "content": content,
+            "final": final,
+        }
+        self._number += 1
+        await self.broker.publish(LOG_QUEUE, body)
+
+    async def close(self) -> None:
+        """Send everything left, then the final (empty) part."""
+        self._closed = True
+        self._wakeup.set()
+        # Let the flusher finish its round rather than cancel it mid-send and lose text.
+        await self._flusher
+        self.write(self._decoder.decode(b"", final=True))
+        await self._publish_buffer(final=True)
+        await self._send("", True)
