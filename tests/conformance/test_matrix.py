@@ -68,7 +68,7 @@ def run_matrix_api(case: dict[str, Any]) -> None:
     assert normalized is not None
     data = dict(case.get("data") or {})
     conditions = Conditions(data, settings_env(data.get("env")), msgs)
-    jobs = [r.travis_config() for r in rows(normalized, conditions, msgs, defaults=defaults)]
+    jobs = [r.travis_config() for r in rows(normalized, conditions)]
     assert [comparable(j) for j in jobs] == [comparable(j) for j in case["expected_jobs"]]
 
 

@@ -55,13 +55,14 @@ def _build(
     config = normalize(raw, msgs, defaults=defaults)
     if config is None:
         return _rejected(msgs, "the .travis.yml is not a mapping")
-    return build_from_config(config, request, msgs, defaults=defaults)
+    return build_from_config(config, request, msgs)
 
 
 def build_from_config(
-    config: dict[str, Any], request: dict[str, Any], msgs: Messages, *, defaults: bool
+    config: dict[str, Any], request: dict[str, Any], msgs: Messages | None = None
 ) -> MatrixResult:
-    """The pipeline after normalisation; also used for configs that come as data."""
+    """The pipeline after normalisation (`config` is a normalised root config)."""
+    msgs = msgs if msgs is not None else Messages()
     settings = settings_env(request.get("env"))
     version = "v0" if str(config.get("conditions", "v1")) == "v0" else "v1"
     conditions = Conditions(request, settings, msgs, version)
@@ -69,7 +70,7 @@ def build_from_config(
     if reason:
         return MatrixResult(False, reason, messages=msgs.items, config=config)
     try:
-        rows = matrix.rows(config, conditions, msgs, defaults=defaults)
+        rows = matrix.rows(config, conditions)
     except matrix.TooManyJobs as exc:
         return _too_many(msgs, exc.count, config)
     jobs_section = config.get("jobs") or {}

@@ -77,6 +77,15 @@ _OBJC_KEYS: frozenset[str] = frozenset(
         "xctool_args", "podfile", "bundler_args", "compiler", "jdk",
     }
 )  # fmt: skip
+_R_KEYS: frozenset[str] = frozenset(
+    {
+        "r", "r_packages", "r_github_packages", "r_binary_packages", "bioc_packages",
+        "apt_packages", "brew_packages", "cran", "repos", "r_build_args", "r_check_args",
+        "r_check_revdep", "warnings_are_errors", "remotes", "latex", "fortran", "pandoc",
+        "pandoc_version", "use_bioc", "bioc_check", "bioc_required", "bioc_use_devel",
+        "disable_homebrew",
+    }
+)  # fmt: skip
 LANGUAGE_KEYS: dict[str, frozenset[str]] = {
     "android": frozenset({"jdk", "android"}),
     "c": frozenset({"compiler"}),
@@ -106,7 +115,7 @@ LANGUAGE_KEYS: dict[str, frozenset[str]] = {
     "perl6": frozenset({"perl6"}),
     "php": frozenset({"php", "composer_args"}),
     "python": frozenset({"python", "virtualenv"}),
-    "r": frozenset({"r", "r_packages", "r_github_packages", "bioc_packages", "cran"}),
+    "r": _R_KEYS,
     "ruby": frozenset({"rvm", "gemfile", "jdk", "bundler_args"}),
     "rust": frozenset({"rust"}),
     "scala": frozenset({"scala", "jdk", "sbt_args"}),
@@ -126,6 +135,14 @@ OS_EXCEPT: dict[str, frozenset[str]] = {
     "arch": frozenset({"osx", "windows"}),
     "dist": frozenset({"osx", "windows"}),
 }
+
+# Language keys that hold a list of strings (a single string is wrapped).
+SEQ_KEYS: frozenset[str] = frozenset(
+    {
+        "r_packages", "r_github_packages", "r_binary_packages", "bioc_packages",
+        "apt_packages", "brew_packages",
+    }
+)  # fmt: skip
 
 # Version keys hold strings: `python: 3.10` must stay "3.10".
 VERSION_KEYS: frozenset[str] = frozenset(EXPAND_KEYS) - {"os", "arch"}

@@ -13,7 +13,6 @@ from typing import Any
 from . import keys as K
 from .env import EnvVar
 from .filters import Conditions
-from .messages import Messages
 
 # Beyond this many expanded rows we stop before building them (each costs memory).
 MAX_EXPANDED = 10_000
@@ -143,9 +142,7 @@ def uniq(rows: list[Row]) -> list[Row]:
     return out
 
 
-def rows(
-    config: dict[str, Any], conditions: Conditions, msgs: Messages, *, defaults: bool = False
-) -> list[Row]:
+def rows(config: dict[str, Any], conditions: Conditions) -> list[Row]:
     """All jobs of the build before stages and allow_failures (Travis's `matrix.rows`)."""
     expanded, single = expand(config)
     included = include_rows(config)

@@ -5,6 +5,8 @@ Every problem the engine finds becomes a Message; nothing in the engine raises o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +20,8 @@ TEXTS: dict[str, str] = {
     "default": 'missing {key}, using the default "{default}"',
     "deprecated": "deprecated: {info}",
     "deprecated_key": "deprecated key {key} ({info})",
-    "deprecated_value": "deprecated value {value!r} ({info})",
-    "downcase": "downcasing {value!r}",
+    "deprecated_value": 'deprecated value "{value}" ({info})',
+    "downcase": 'downcasing "{value}"',
     "duplicate": "duplicate values: {values}",
     "duplicate_key": "duplicate key {key}, the later value wins",
     "empty": "dropping empty section {key}",
@@ -28,8 +30,8 @@ TEXTS: dict[str, str] = {
     "clean_key": "key {original} contains unsupported characters, using {key}",
     "underscore_key": "key {original} is camelcased, using {key}",
     "strip_key": "key {original} contains whitespace, using {key}",
-    "unexpected_seq": "unexpected sequence, using the first value ({value!r})",
-    "unknown_key": "unknown key {key!r} ({value})",
+    "unexpected_seq": 'unexpected sequence, using the first value ("{value}")',
+    "unknown_key": 'unknown key "{key}" ({value})',
     "unknown_value": "dropping unknown value: {value}",
     "unsupported": "{key} ({value}) is not supported on {on_key} {on_value}",
     "invalid_type": "dropping unexpected {actual}, expected {expected} ({value})",
@@ -61,7 +63,7 @@ TEXTS: dict[str, str] = {
     "internal_error": "internal error",
     "conditions_unavailable": "conditions are not available, not evaluating: {condition}",
     "skip_ci": "the commit message contains {marker}",
-    "skip_branch": "branch {branch!r} is not in the branches safelist",
+    "skip_branch": 'branch "{branch}" is not in the branches safelist',
     "skip_root": "the root condition does not match: {condition}",
 }
 
@@ -115,6 +117,18 @@ class Messages:
     def __init__(self, lines: dict[str, int] | None = None) -> None:
         self.items: list[Message] = []
         self.lines: dict[str, int] = lines or {}
+        # Message keys name sections ("jobs.include"); lines need the entry ("jobs.include.2").
+        self._entry: tuple[str, str] | None = None
+
+    @contextmanager
+    def entry(self, section: str, index: int) -> Iterator[None]:
+        """Within this block, line lookups for `section...` use its entry number `index`."""
+        previous = self._entry
+        self._entry = (section, f"{section}.{index}")
+        try:
+            yield
+        finally:
+            self._entry = previous
 
     def add(
         self, level: str, key: str, code: str, /, line: int | None = None, **args: Any
@@ -127,6 +141,8 @@ class Messages:
 
     def line_of(self, key: str) -> int | None:
         """Line of the deepest known path prefix of `key` (dotted, may contain indexes)."""
+        if self._entry and (key == self._entry[0] or key.startswith(self._entry[0] + ".")):
+            key = self._entry[1] + key[len(self._entry[0]) :]
         parts = key.split(".") if key and key != "root" else []
         while parts:
             found = self.lines.get(".".join(parts))

@@ -74,7 +74,7 @@ def apply_defaults(config: dict[str, Any], msgs: Messages) -> None:
 
 def normalize_job_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
     """One key of the root or of a job entry, in its canonical form."""
-    if key in K.PHASES:
+    if key in K.PHASES or key in K.SEQ_KEYS:
         return _phase(value)
     if key == "language":
         first = _first(value, path, msgs)
@@ -159,7 +159,10 @@ def normalize_jobs(value: Any, msgs: Messages) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
         if key in ("include", "exclude", "allow_failures"):
-            entries = [normalize_entry(e, f"jobs.{key}", msgs) for e in _as_list(item)]
+            entries = []
+            for index, entry in enumerate(_as_list(item)):
+                with msgs.entry(f"jobs.{key}", index):
+                    entries.append(normalize_entry(entry, f"jobs.{key}", msgs))
             out[key] = [e for e in entries if e is not None]
         elif key == "fast_finish":
             out[key] = item is True or scalar_text(item).lower() == "true"

@@ -206,10 +206,7 @@ def validate_jobs(jobs: dict[str, Any], path: str, msgs: Messages) -> dict[str, 
         if isinstance(entries, list):
             # `branch` on allow_failures is deprecated (use `if`) but still honoured.
             known = ENTRY_KNOWN | {"branch"} if section == "allow_failures" else ENTRY_KNOWN
-            jobs[section] = [
-                fix_keys(e, known, f"jobs.{section}", msgs) if isinstance(e, dict) else e
-                for e in entries
-            ]
+            jobs[section] = [_fix_entry(e, i, known, section, msgs) for i, e in enumerate(entries)]
             if section == "allow_failures" and any(
                 isinstance(e, dict) and "branch" in e for e in jobs[section]
             ):
@@ -217,6 +214,13 @@ def validate_jobs(jobs: dict[str, Any], path: str, msgs: Messages) -> dict[str, 
                          info="use a condition (if:) instead")  # fmt: skip
     _report_duplicate_names(jobs.get("include"), msgs)
     return jobs
+
+
+def _fix_entry(entry: Any, index: int, known: frozenset[str], section: str, msgs: Messages) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    with msgs.entry(f"jobs.{section}", index):
+        return fix_keys(entry, known, f"jobs.{section}", msgs)
 
 
 def _report_duplicate_names(entries: Any, msgs: Messages) -> None:

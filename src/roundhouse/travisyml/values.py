@@ -48,19 +48,26 @@ def check_entries(
 ) -> list[dict[str, Any]]:
     path = f"jobs.{section}"
     kept: list[dict[str, Any]] = []
-    for entry in entries:
-        if "language" in entry:
-            entry["language"] = check_language(entry["language"], f"{path}.language", msgs)
-        for key in ("os", "dist", "arch"):
-            if entry.get(key) is not None:
-                _check_enum(key, entry[key], f"{path}.{key}", msgs)
-        language = entry.get("language", root.get("language"))
-        os_value = entry.get("os", root.get("os"))
-        check_support(entry, language, os_value, path, msgs)
-        if "if" in entry and not valid_condition(entry["if"], f"{path}.if", msgs, version):
-            continue
-        kept.append(entry)
+    for index, entry in enumerate(entries):
+        with msgs.entry(path, index):
+            if _check_entry(entry, path, root, msgs, version):
+                kept.append(entry)
     return kept
+
+
+def _check_entry(
+    entry: dict[str, Any], path: str, root: dict[str, Any], msgs: Messages, version: str
+) -> bool:
+    """Report problems of one entry; False when its condition is invalid."""
+    if "language" in entry:
+        entry["language"] = check_language(entry["language"], f"{path}.language", msgs)
+    for key in ("os", "dist", "arch"):
+        if entry.get(key) is not None:
+            _check_enum(key, entry[key], f"{path}.{key}", msgs)
+    language = entry.get("language", root.get("language"))
+    os_value = entry.get("os", root.get("os"))
+    check_support(entry, language, os_value, path, msgs)
+    return "if" not in entry or valid_condition(entry["if"], f"{path}.if", msgs, version)
 
 
 def check_language(value: Any, path: str, msgs: Messages) -> Any:

@@ -38,7 +38,7 @@ def test_camelcase_and_dashed_keys() -> None:
 def test_unknown_key_is_kept_with_a_warning() -> None:
     config, messages = run("foo: bar\n")
     assert config == {"foo": "bar"}
-    assert str(messages[0]) == "[warn] on root: unknown key 'foo' (bar)"
+    assert str(messages[0]) == '[warn] on root: unknown key "foo" (bar)'
     assert messages[0].line == 1
 
 
@@ -113,3 +113,17 @@ def test_matrix_alias_and_env_matrix_alias() -> None:
     assert config["jobs"] == {"fast_finish": True}
     assert config["env"] == {"global": [], "jobs": [["A=1"]]}
     assert ("info", "root", "alias_key") in codes(messages)
+
+
+def test_messages_on_include_entries_carry_the_entry_line() -> None:
+    text = "jobs:\n  include:\n    - name: a\n    - name: b\n      language: sql\n"
+    _, messages = run(text)
+    (message,) = [m for m in messages if m.code == "unknown_value"]
+    assert message.key == "jobs.include.language"
+    assert message.line == 5
+
+
+def test_unknown_key_in_an_include_entry_has_its_line() -> None:
+    _, messages = run("jobs:\n  include:\n    - name: a\n    - name: b\n      scirpt: x\n")
+    (message,) = [m for m in messages if m.code == "find_key"]
+    assert (message.key, message.line) == ("jobs.include", 5)

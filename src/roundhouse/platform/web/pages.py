@@ -8,9 +8,9 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -28,6 +28,7 @@ from roundhouse.platform.api.deps import (
     find_repository,
 )
 from roundhouse.platform.api.repos import list_repos
+from roundhouse.platform.auth import user_for_token
 
 WEB = resources.files("roundhouse.platform.web")
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -51,8 +52,6 @@ async def login_form(request: Request, user: MaybeUserDep) -> HTMLResponse:
 
 @router.post("/login", response_model=None)
 async def login(request: Request, svc: ServicesDep, token: str = Form(...)) -> Response:
-    from roundhouse.platform.auth import user_for_token
-
     async with svc.ctx.sessions() as session, session.begin():
         found = await user_for_token(session, token.strip())
     if found is None:
@@ -63,7 +62,7 @@ async def login(request: Request, svc: ServicesDep, token: str = Form(...)) -> R
 
 
 @router.get("/api/events")
-async def events(svc: ServicesDep, topic: list[str]) -> EventSourceResponse:
+async def events(svc: ServicesDep, topic: Annotated[list[str], Query()]) -> EventSourceResponse:
     """Tells a page that something it shows changed; the page then re-reads itself."""
 
     async def stream() -> AsyncIterator[dict[str, str]]:
@@ -159,6 +158,3 @@ async def current_build(
 def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(router)
-
-
-__all__ = ["HTTPException", "mount"]

@@ -111,10 +111,7 @@ function logViewer(pre) {
     buffer += content;
     const lines = buffer.split("\n");
     buffer = lines.pop();
-    const fragment = document.createDocumentFragment();
-    const target = pre;
     for (const line of lines) addLine(line);
-    target.appendChild(fragment);
     if (follow && follow.checked) window.scrollTo(0, document.body.scrollHeight);
   };
 
