@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as SourceError
 
 ENV_PREFIX = "ROUNDHOUSE_"
 TOML_CANDIDATES = (Path("roundhouse.toml"), Path("/etc/roundhouse/roundhouse.toml"))
@@ -70,7 +74,8 @@ class Settings(BaseSettings):
     platform_url: str = "http://127.0.0.1:8080"
     token: str = ""
     name: str = ""
-    queues: list[str] = Field(default_factory=list)
+    # NoDecode: ROUNDHOUSE_QUEUES=a,b is a comma list, not JSON (see _split_queues).
+    queues: Annotated[list[str], NoDecode] = Field(default_factory=list)
     pool_size: int = Field(2, ge=1, le=256)
     backend: Literal["local", "bwrap", "docker"] = "local"
     images: dict[str, str] = Field(default_factory=lambda: {"host": "host"})
@@ -168,23 +173,44 @@ def load(config: Path | None = None, *, worker: bool = False, **overrides: Any) 
     model = type(
         "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": toml_file}}
     )
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return model(**{k: v for k, v in overrides.items() if v is not None})
+        return model(**given)
     except ValidationError as error:
-        raise SettingsError(explain(error, toml_file)) from None
+        raise SettingsError(explain(error, toml_file, set(given))) from None
+    except SourceError as error:  # a structured ROUNDHOUSE_* value that is not JSON
+        raise SettingsError(explain_undecodable(str(error))) from None
     except (OSError, ValueError) as error:  # unreadable or malformed TOML
         raise SettingsError(
             f"The settings file {toml_file} cannot be read ({error}); fix its TOML syntax."
         ) from None
 
 
-def explain(error: ValidationError, toml_file: Path | None) -> str:
+def explain_undecodable(message: str) -> str:
+    """pydantic-settings says 'error parsing value for field "images" from source ...'."""
+    found = re.search(r'field "([^"]+)"', message)
+    name = found.group(1) if found else "a setting"
+    env_name = ENV_PREFIX + name.upper()
+    return (
+        f"Setting {name} = {os.environ.get(env_name, '')!r} (from ${env_name}) is not valid: "
+        f'expected JSON, such as {env_name}=\'{{"key": "value"}}\'. Fix the variable\'s value.'
+    )
+
+
+def explain(error: ValidationError, toml_file: Path | None, given: Collection[str] = ()) -> str:
     """One sentence for the first problem: setting, value, expectation, fix."""
     first = error.errors()[0]
-    name = str(first["loc"][0]) if first["loc"] else "settings"
+    loc = first["loc"]
+    name = str(loc[0]) if loc else "settings"
+    path = name + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
     env_name = ENV_PREFIX + name.upper()
-    where = f"${env_name}" if env_name in os.environ else (str(toml_file) if toml_file else "")
-    if first["type"] == "extra_forbidden":
+    if name in given:
+        where = "the command line"
+    elif env_name in os.environ:
+        where = f"${env_name}"
+    else:
+        where = str(toml_file) if toml_file else ""
+    if first["type"] == "extra_forbidden" and len(loc) == 1:
         known = list(Settings.model_fields)
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -192,12 +218,19 @@ def explain(error: ValidationError, toml_file: Path | None) -> str:
             f"Unknown setting {name!r} in {where or 'the settings'}.{hint} "
             f"Remove it or use one of the settings listed in docs/operations.md."
         )
+    source = f" (from {where})" if where else ""
+    if first["type"] == "missing":
+        return (
+            f"Setting {path} is missing{source}: every entry of {name} needs `{loc[-1]}`. "
+            f"Add it in the settings file."
+        )
     value = first.get("input")
     # pydantic says "Input should be a valid integer, unable to parse ..."; keep the expectation.
     expected = first["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
     expected = expected.split(", unable")[0]
-    source = f" (from {where})" if where else ""
+    if name in given:  # typed on the command line: show it as typed
+        return f"Setting {path} = {value}{source} is not valid: expected {expected}."
     return (
-        f"Setting {name} = {value!r}{source} is not valid: expected {expected}. "
+        f"Setting {path} = {value!r}{source} is not valid: expected {expected}. "
         f"Fix it in the settings file or with {env_name}=<value>."
     )

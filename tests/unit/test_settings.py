@@ -140,11 +140,6 @@ def test_queues_as_comma_separated_string_in_toml(tmp_path: Path) -> None:
     assert load(config=config).queues == ["builds.a", "builds.b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ROUNDHOUSE_QUEUES=a,b is parsed as JSON by pydantic-settings and fails with a "
-    "message about 'the settings file None' and TOML syntax",
-)
 def test_queues_as_comma_separated_string_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUNDHOUSE_QUEUES", "builds.a,builds.b")
 
@@ -288,10 +283,6 @@ def test_bad_enum_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "$ROUNDHOUSE_BACKEND" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a value given on the command line (load(listen_port=...)) is blamed on the TOML file",
-)
 def test_bad_explicit_value_is_not_blamed_on_the_file(tmp_path: Path) -> None:
     config = toml(tmp_path, 'listen_host = "0.0.0.0"\n')
 
@@ -301,10 +292,6 @@ def test_bad_explicit_value_is_not_blamed_on_the_file(tmp_path: Path) -> None:
     assert str(config) not in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a queue rule without `queue` gives 'expected Field required' without naming `queue`",
-)
 def test_queue_rule_without_queue_names_the_missing_key(tmp_path: Path) -> None:
     config = toml(tmp_path, '[[queue_rules]]\ndist = "jammy"\n')
 
@@ -315,11 +302,6 @@ def test_queue_rule_without_queue_names_the_missing_key(tmp_path: Path) -> None:
     assert "queue" in rest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a malformed JSON value in ROUNDHOUSE_IMAGES is reported as a TOML syntax error of "
-    "'the settings file None'",
-)
 def test_malformed_structured_value_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUNDHOUSE_IMAGES", "not json")
 
@@ -440,11 +422,6 @@ def test_cli_up_with_port_out_of_range_stops_with_one_line(tmp_path: Path) -> No
     assert "listen_port = 70000" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="typer's own usage errors (`up --port abc`) print a multi-line box, not one "
-    "`roundhouse:` sentence",
-)
 def test_cli_up_with_port_not_a_number_stops_with_one_line(tmp_path: Path) -> None:
     line = assert_one_line_error(run_up("--port", "abc", cwd=tmp_path))
 

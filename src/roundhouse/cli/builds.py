@@ -1,7 +1,4 @@
-"""The one `roundhouse` command line (typer); each command delegates to a module.
-
-Errors print one sentence on stderr and exit non-zero; --debug shows the traceback.
-"""
+"""Builds from the command line: trigger (and wait), list, logs, cancel, restart."""
 
 from __future__ import annotations
 
@@ -13,92 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from roundhouse.client import Client, ClientError
-from roundhouse.settings import SettingsError
+from roundhouse.cli.common import JsonOpt, TokenOpt, UrlOpt, app, echo_json, fail
+from roundhouse.client import Client
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Roundhouse: CI for .travis.yml."
-)
-repo_app = typer.Typer(no_args_is_help=True, help="Repositories.")
-app.add_typer(repo_app, name="repo")
-
-UrlOpt = Annotated[str | None, typer.Option("--url", help="Platform URL (ROUNDHOUSE_URL).")]
-TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (ROUNDHOUSE_TOKEN).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings file (TOML).")]
 FINISHED = {"passed", "failed", "errored", "canceled"}
 STATE_EXIT = {"passed": 0, "failed": 1, "errored": 2, "canceled": 3}
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"roundhouse: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2))
-
-
-@app.command()
-def up(
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Where the database, logs and token live.")
-    ] = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Local job slots.")] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Platform and a local worker in one process: SQLite, in-process broker, zero set-up."""
-    from roundhouse import settings as settings_module
-    from roundhouse.up import serve
-
-    try:
-        settings = settings_module.load(
-            config, data_dir=data_dir, listen_host=host, listen_port=port, pool_size=workers
-        )
-    except SettingsError as error:
-        fail(str(error))
-    serve(settings)
-
-
-@repo_app.command("add")
-def repo_add(
-    url: str,
-    slug: Annotated[str | None, typer.Option(help="owner/name (default: from the URL).")] = None,
-    webhook_secret: Annotated[
-        str | None, typer.Option(help="Secret for webhooks; turns polling off.")
-    ] = None,
-    server: UrlOpt = None,
-    token: TokenOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Add a repository from any git URL (file://, https://, ssh)."""
-    if "://" not in url and Path(url).exists():
-        url = Path(url).resolve().as_uri()
-    repo = Client(server, token).post(
-        "/api/repos", {"url": url, "slug": slug, "webhook_secret": webhook_secret}
-    )
-    echo_json(repo) if as_json else typer.echo(f"Added {repo['slug']} ({repo['url']})")
-
-
-@repo_app.command("list")
-def repo_list(server: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
-    """List repositories with their last build."""
-    repos = Client(server, token).get("/api/repos")["repositories"]
-    if as_json:
-        return echo_json(repos)
-    for repo in repos:
-        last = repo["last_build"]
-        state = f"#{last['number']} {last['state']}" if last else "no builds"
-        typer.echo(f"{repo['slug']:40} {state:20} {repo['url']}")
-
-
-@repo_app.command("remove")
-def repo_remove(slug: str, server: UrlOpt = None, token: TokenOpt = None) -> None:
-    """Remove a repository and its builds."""
-    Client(server, token).delete(f"/api/repo/{slug}")
-    typer.echo(f"Removed {slug}")
 
 
 def wait_for_build(client: Client, slug: str, request_id: int, timeout: float) -> str:
@@ -226,16 +142,3 @@ def _steer(kind: str, id: int, action: str, server: str | None, token: str | Non
         fail(f"say `build` or `job`, not {kind!r}")
     Client(server, token).post(f"/api/{kind}/{id}/{action}")
     typer.echo(f"{action.capitalize()} requested for {kind} {id}")
-
-
-def main() -> None:
-    debug = "--debug" in sys.argv
-    if debug:
-        sys.argv.remove("--debug")
-    try:
-        app()
-    except ClientError as error:
-        if debug:
-            raise
-        typer.echo(f"roundhouse: {error}", err=True)
-        sys.exit(1)
