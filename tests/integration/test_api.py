@@ -234,10 +234,6 @@ async def test_log_stream_joined_mid_job_gets_the_past_then_live_then_end(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    if request.node.callspec.params.get("database_url") == "postgres":
-        # Not strict: it fails only when the subscriber joins while a batch is being written;
-        # test_log_stream_includes_parts_being_written shows the same bug deterministically.
-        request.applymarker(pytest.mark.xfail(reason=PARTS_IN_FLIGHT_BUG))
     marker = tmp_path / "go-on"
     repo = git_repo()
     repo.commit(
@@ -284,7 +280,6 @@ async def test_log_stream_joined_mid_job_gets_the_past_then_live_then_end(
     assert (await system.finished_build(build_id))["state"] == "passed"
 
 
-@pytest.mark.xfail(strict=True, reason=PARTS_IN_FLIGHT_BUG)
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_log_stream_includes_parts_being_written(
     system: Running, git_repo: Callable[..., GitRepo], tmp_path: Path, postgres_url: str

@@ -26,6 +26,7 @@ from roundhouse.protocol import FINISHED_STATES, LOG_QUEUE
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.05
 FLUSH_PARTS = 200
+QUIET_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class LogService:
     def __init__(self, ctx: PlatformContext) -> None:
         self.ctx = ctx
         self._pending: list[tuple[Part, Delivery]] = []
+        self._writing: list[Part] = []  # the batch flush() is committing right now
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
         self._readers: dict[int, set[asyncio.Queue[Part]]] = defaultdict(set)
@@ -83,6 +85,7 @@ class LogService:
             batch, self._pending = self._pending, []
             if not batch:
                 return
+            self._writing = [p for p, _ in batch]
             rows = [
                 {
                     "job_id": p.job_id,
@@ -101,6 +104,8 @@ class LogService:
                 for _, delivery in batch:
                     await delivery.reject(requeue=True)
                 return
+            finally:
+                self._writing = []
             for _, delivery in batch:
                 await delivery.ack()
             for part, _ in batch:
@@ -119,8 +124,9 @@ class LogService:
                 stored.aggregated_at = utcnow()
             await session.execute(delete(LogPart).where(LogPart.job_id == job_id))
 
-    def _unflushed(self, job_id: int, attempt: int) -> list[Part]:
-        return [p for p, _ in self._pending if p.job_id == job_id and p.attempt == attempt]
+    def _in_memory(self, job_id: int) -> list[Part]:
+        parts = self._writing + [p for p, _ in self._pending]
+        return [p for p in parts if p.job_id == job_id]
 
     async def read(self, job_id: int) -> tuple[str, bool] | None:
         """The log of the job's current attempt so far, and whether it is complete."""
@@ -128,16 +134,21 @@ class LogService:
         return None if snapshot is None else (snapshot.text, snapshot.complete)
 
     async def _snapshot(self, job_id: int) -> _Snapshot | None:
+        # Parts only move memory → log_parts → logs. Reading in that same order means a part
+        # that moves while we read is still seen in one of the places.
+        unstored = self._in_memory(job_id)
         async with self.ctx.sessions() as session:
             job = await session.get(Job, job_id)
             if job is None:
                 return None
-            stored = await session.get(Log, job_id)
-            if stored is not None and stored.attempt == job.attempt:
-                return _Snapshot(stored.content, True, job.attempt, -1)
             parts = await _parts(session, job_id, job.attempt)
+            stored = await session.scalar(
+                select(Log).where(Log.job_id == job_id, Log.attempt == job.attempt)
+            )
+            if stored is not None:
+                return _Snapshot(stored.content, True, job.attempt, -1)
         numbers = {p.number for p in parts}
-        parts += [p for p in self._unflushed(job_id, job.attempt) if p.number not in numbers]
+        parts += [p for p in unstored if p.attempt == job.attempt and p.number not in numbers]
         parts.sort(key=lambda p: p.number)
         complete = any(p.final for p in parts) or (job.state in FINISHED_STATES and not parts)
         last = parts[-1].number if parts else -1
@@ -158,7 +169,14 @@ class LogService:
                 return
             seen = snapshot.last_number
             while True:
-                part = await queue.get()
+                try:
+                    part = await asyncio.wait_for(queue.get(), QUIET_CHECK_SECONDS)
+                except TimeoutError:
+                    # A worker that died mid-job never sends its final part; the reconciler
+                    # ends the job, and then so does this reader.
+                    if await self._attempt_over(job_id, snapshot.attempt):
+                        return
+                    continue
                 if part.attempt != snapshot.attempt or part.number <= seen:
                     continue
                 seen = part.number
@@ -170,6 +188,11 @@ class LogService:
             self._readers[job_id].discard(queue)
             if not self._readers[job_id]:
                 del self._readers[job_id]
+
+    async def _attempt_over(self, job_id: int, attempt: int) -> bool:
+        async with self.ctx.sessions() as session:
+            job = await session.get(Job, job_id)
+        return job is None or job.attempt != attempt or job.state in FINISHED_STATES
 
 
 @dataclass(frozen=True)

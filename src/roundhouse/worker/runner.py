@@ -146,13 +146,16 @@ class Runner:
     async def _drain(
         self, running: RunningJob, log: LogWriter, read: asyncio.Future[bytes]
     ) -> None:
-        while True:
-            done, _ = await asyncio.wait({read}, timeout=DRAIN_SECONDS)
-            if read not in done or not read.result():
-                return
-            if not self._write(log, read.result()):
-                return
-            read = asyncio.ensure_future(running.output.read(READ_SIZE))
+        try:
+            while True:
+                done, _ = await asyncio.wait({read}, timeout=DRAIN_SECONDS)
+                if read not in done or not read.result():
+                    return
+                if not self._write(log, read.result()):
+                    return
+                read = asyncio.ensure_future(running.output.read(READ_SIZE))
+        finally:
+            read.cancel()  # the caller cancels only the read it started
 
     @staticmethod
     def _interrupted(
