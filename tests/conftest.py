@@ -73,9 +73,13 @@ def git_repo(tmp_path: Path) -> Callable[..., GitRepo]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A fresh schema for this test run in the `test` database; dropped at the end."""
+    """A fresh schema for this test in the `test` database; dropped at the end.
+
+    Per test, not per run: a platform that starts recovers every unfinished job it finds,
+    so one test's leftovers would run in the next test's worker.
+    """
     import sqlalchemy
 
     schema = f"rh_{uuid.uuid4().hex[:10]}"

@@ -18,6 +18,8 @@ LOG_QUEUE = "reporting.jobs.logs"
 WORKER_QUEUE = "reporting.workers"
 COMMAND_EXCHANGE = "worker.commands"
 DEFAULT_QUEUE = "builds.default"
+# Workers beat this often; the platform counts a worker lost after three missed beats.
+HEARTBEAT_SECONDS = 10.0
 
 WorkerReportedState = Literal["received", "started", "passed", "failed", "errored", "canceled"]
 

@@ -83,11 +83,11 @@ class Gatekeeper:
         mirror = self.ctx.mirror(repository.id, repository.url)
         if request.sha:
             await mirror.fetch_commit(request.sha, request.branch)
+            commit = await mirror.commit(request.sha)
         elif request.branch:
-            request.sha = await mirror.fetch_branch(request.branch)
+            commit = await mirror.fetch_branch(request.branch)
         else:
             raise Rejected("The request names neither a branch nor a commit.")
-        commit = await mirror.commit(request.sha)
         request.sha = commit.sha
         if not request.message:
             request.message = commit.message

@@ -78,13 +78,13 @@ class Mirror:
             return False
         return True
 
-    async def fetch_branch(self, branch: str) -> str:
-        """Fetch a branch's head from the remote and return its sha."""
+    async def fetch_branch(self, branch: str) -> Commit:
+        """Fetch a branch's head from the remote and return its commit."""
         async with self._lock:
             await self.ensure()
             ref = f"refs/heads/{branch}"
             await run_git("fetch", "--quiet", "--no-tags", self.url, f"+{ref}:{ref}", cwd=self.path)
-            return (await run_git("rev-parse", ref, cwd=self.path)).strip()
+            return await self.commit(ref)
 
     async def fetch_commit(self, sha: str, branch: str | None) -> None:
         """Make sure sha is present, fetching the branch (or everything) when it is not."""

@@ -75,10 +75,10 @@ class Hub:
                 JobTransition(job_id=job.id, attempt=attempt, state=state, worker=worker, at=at)
             )
             build_id = job.build_id
-        await self._after_job_change(build_id, job_id)
+        await self.job_changed(build_id, job_id)
         return True
 
-    async def _after_job_change(self, build_id: int, job_id: int) -> None:
+    async def job_changed(self, build_id: int, job_id: int) -> None:
         """Update the build's state, cancel or start the next stage when a stage ends."""
         schedule_next = False
         async with self.ctx.sessions() as session, session.begin():
@@ -123,7 +123,7 @@ class Hub:
         await self.ctx.broker.broadcast(
             COMMAND_EXCHANGE, {"v": PROTOCOL_VERSION, "cancel": job_id, "attempt": attempt}
         )
-        await self._after_job_change(build_id, job_id)
+        await self.job_changed(build_id, job_id)
         return True
 
     async def cancel_build(self, build_id: int) -> int:
@@ -147,7 +147,7 @@ class Hub:
             build.state, build.finished_at = "created", None
             build_id = build.id
         await self.scheduler.schedule(build_id)
-        await self._after_job_change(build_id, job_id)
+        await self.job_changed(build_id, job_id)
         return True
 
     async def restart_build(self, build_id: int) -> int:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,8 +76,11 @@ class LogService:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_SECONDS)
-        await self.flush()
+        # Parts that arrive while a batch is being written find this task still running, so
+        # they start no task of their own: this loop takes them.
+        while self._pending:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await self.flush()
 
     async def flush(self) -> None:
         """Write pending parts in one statement, then ack them; aggregate finished logs."""
@@ -111,6 +114,24 @@ class LogService:
             for part, _ in batch:
                 if part.final:
                     await self.aggregate(part.job_id, part.attempt)
+
+    async def add_note(self, job_id: int, attempt: int, text: str, *, final: bool) -> None:
+        """A line from the platform itself: first in a new attempt's log, or its last one."""
+        async with self.ctx.sessions() as session, session.begin():
+            last = await session.scalar(
+                select(func.max(LogPart.number)).where(
+                    LogPart.job_id == job_id, LogPart.attempt == attempt
+                )
+            )
+            # Workers number parts from 0, so -1 sorts before anything the attempt prints.
+            number = (last if last is not None else -1) + 1 if final else -1
+            row = {"job_id": job_id, "attempt": attempt, "number": number, "content": text}
+            await session.execute(_insert_ignoring_duplicates(session).values(final=final, **row))
+        part = Part(job_id, attempt, number, text, final)
+        for reader in self._readers.get(job_id, ()):
+            reader.put_nowait(part)
+        if final:
+            await self.aggregate(job_id, attempt)
 
     async def aggregate(self, job_id: int, attempt: int) -> None:
         """Join an attempt's parts into one stored log and drop the parts."""

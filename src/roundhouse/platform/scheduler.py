@@ -68,6 +68,23 @@ class Scheduler:
             self.ctx.bus.publish(f"build:{build_id}", f"repo:{repository_id}")
         return [p["job"]["id"] for p in payloads]
 
+    async def republish_queued(self) -> int:
+        """Publish every queued job again (their messages were lost); returns how many."""
+        async with self.ctx.sessions() as session:
+            jobs = list(
+                await session.scalars(select(Job).where(Job.state == "queued").order_by(Job.id))
+            )
+            payloads = []
+            for job in jobs:
+                build = await session.get(Build, job.build_id)
+                repository = await session.get(Repository, job.repository_id)
+                assert build is not None and repository is not None
+                web_url = self.ctx.web_url(f"/{repository.slug}/jobs/{job.id}")
+                payloads.append(build_payload(job, build, repository, self.ctx.settings, web_url))
+        for payload in payloads:
+            await self.publish(payload)
+        return len(payloads)
+
     async def publish(self, payload: JobPayload) -> None:
         try:
             await self.ctx.broker.publish(payload["queue"], dict(payload))

@@ -15,6 +15,7 @@ from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.poller import Poller
+from roundhouse.platform.reconciler import Reconciler
 from roundhouse.platform.scheduler import Scheduler
 from roundhouse.platform.triggers import Triggers
 from roundhouse.platform.workers import WorkerRegistry
@@ -31,6 +32,7 @@ class Services:
     logs: LogService
     poller: Poller
     workers: WorkerRegistry
+    reconciler: Reconciler
     admin_token: str = ""
 
     @classmethod
@@ -42,15 +44,17 @@ class Services:
         scheduler = Scheduler(ctx)
         gatekeeper = Gatekeeper(ctx, scheduler)
         triggers = Triggers(ctx, gatekeeper)
+        hub, logs = Hub(ctx, scheduler), LogService(ctx)
         return cls(
             ctx=ctx,
             scheduler=scheduler,
             gatekeeper=gatekeeper,
             triggers=triggers,
-            hub=Hub(ctx, scheduler),
-            logs=LogService(ctx),
+            hub=hub,
+            logs=logs,
             poller=Poller(ctx, triggers),
             workers=WorkerRegistry(ctx),
+            reconciler=Reconciler(ctx, scheduler, hub, logs),
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -63,10 +67,12 @@ class Services:
         await self.hub.start()
         await self.logs.start()
         await self.workers.start()
+        await self.reconciler.start()
         if poll:
             self.poller.start()
 
     async def stop(self) -> None:
+        await self.reconciler.stop()
         await self.poller.stop()
         await self.triggers.drain()
         await self.workers.stop()

@@ -15,6 +15,7 @@ from roundhouse import __version__
 from roundhouse.broker import Broker, Delivery, Subscription
 from roundhouse.protocol import (
     COMMAND_EXCHANGE,
+    HEARTBEAT_SECONDS,
     PROTOCOL_VERSION,
     STATE_QUEUE,
     WORKER_QUEUE,
@@ -24,7 +25,6 @@ from roundhouse.worker.backends.base import Backend
 from roundhouse.worker.runner import JobControl, Runner
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 10.0
 
 
 def now() -> str:

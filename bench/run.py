@@ -1,0 +1,122 @@
+"""The skeleton's benchmarks, on `roundhouse up` with the local worker, measured from outside.
+
+Run with `make bench` (or `python -m bench.run [--runs N]`); copy the output into RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from bench.system import Bench, running_platform, wait_until
+
+LINES = 200_000
+# 79 characters and a newline per line, without a shell loop (which would hide the cost).
+PRINT_LINES = f"seq -f '%079g' {LINES}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def start_latency(bench: Bench, runs: int) -> tuple[list[float], list[float]]:
+    """Trigger → the script's first command runs, and trigger → `passed` in the API."""
+    marker = bench.root / "started-at"
+    slug = bench.repo("latency", f"language: shell\nscript: echo $EPOCHREALTIME > {marker}\n")
+    to_start, to_passed = [], []
+    for _ in range(runs + 1):  # the first run warms the git mirror and the caches
+        marker.unlink(missing_ok=True)
+        triggered = time.time()
+        build_id = bench.build_of(slug, bench.trigger(slug))
+        build = bench.finished(build_id)
+        passed = time.time()
+        assert build["state"] == "passed", build
+        to_start.append(float(marker.read_text()) - triggered)
+        to_passed.append(passed - triggered)
+    return to_start[1:], to_passed[1:]
+
+
+def log_throughput(bench: Bench) -> dict[str, float]:
+    """A job printing 200,000 lines of 80 characters, against the same command to /dev/null."""
+    timing = bench.root / "command-seconds"
+    script = (
+        f"start=$EPOCHREALTIME; {PRINT_LINES}; "
+        f'echo "$start $EPOCHREALTIME" > {timing}'
+    )
+    slug = bench.repo("loglines", f"language: shell\nscript:\n  - |\n    {script}\n")
+    triggered = time.monotonic()
+    build = bench.finished(bench.build_of(slug, bench.trigger(slug)))
+    finished = time.monotonic()
+    assert build["state"] == "passed", build
+    job_id = build["jobs"][0]["id"]
+
+    def complete_log() -> str | None:
+        text = bench.http.get(f"/api/job/{job_id}/log.txt").text
+        return text if text.count("\n" + "0" * 78) >= LINES - 1 else None
+
+    log = wait_until(complete_log, 60, "the stored log to hold every line", every=0.1)
+    begin, end = (float(v) for v in timing.read_text().split())
+    direct = []
+    for _ in range(5):
+        started = time.monotonic()
+        subprocess.run(["bash", "-c", f"{PRINT_LINES} > /dev/null"], check=True)
+        direct.append(time.monotonic() - started)
+    return {
+        "in_job": end - begin,
+        "direct": statistics.median(direct),
+        "trigger_to_passed": finished - triggered,
+        "lines_stored": sum(1 for line in log.splitlines() if line == "0" * 79),
+    }
+
+
+def idle_rss(bench: Bench) -> int:
+    time.sleep(2)  # a measurement of idleness, not synchronisation: let start-up work settle
+    return bench.rss_kib()
+
+
+def machine() -> str:
+    cpus = Path("/proc/cpuinfo").read_text().count("processor\t:")
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    python = platform.python_version()
+    return f"{platform.system()} {platform.release()}, {cpus} × {model}, Python {python}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    runs = parser.parse_args().runs
+    print(f"machine: {machine()}")
+    with running_platform(workers=2) as bench:
+        rss = idle_rss(bench)
+        print(f"platform idle RSS (roundhouse up, 2 local slots): {rss / 1024:.0f} MB")
+        to_start, to_passed = start_latency(bench, runs)
+        print(
+            f"trigger → first script line, median of {runs}: {ms(statistics.median(to_start))} "
+            f"(min {ms(min(to_start))}, max {ms(max(to_start))})"
+        )
+        print(
+            f"trigger → passed in the API, median of {runs}: {ms(statistics.median(to_passed))} "
+            f"(min {ms(min(to_passed))}, max {ms(max(to_passed))})"
+        )
+        lines = log_throughput(bench)
+        print(
+            f"{LINES:,} lines of 80 chars: the command took {ms(lines['in_job'])} in the job, "
+            f"{ms(lines['direct'])} to /dev/null directly "
+            f"({lines['in_job'] / lines['direct']:.2f}×); whole job trigger → passed "
+            f"{ms(lines['trigger_to_passed'])}; {lines['lines_stored']:,} lines in the stored log"
+        )
+
+
+if __name__ == "__main__":
+    main()
