@@ -43,10 +43,7 @@ def start_latency(bench: Bench, runs: int) -> tuple[list[float], list[float]]:
 def log_throughput(bench: Bench) -> dict[str, float]:
     """A job printing 200,000 lines of 80 characters, against the same command to /dev/null."""
     timing = bench.root / "command-seconds"
-    script = (
-        f"start=$EPOCHREALTIME; {PRINT_LINES}; "
-        f'echo "$start $EPOCHREALTIME" > {timing}'
-    )
+    script = f'start=$EPOCHREALTIME; {PRINT_LINES}; echo "$start $EPOCHREALTIME" > {timing}'
     slug = bench.repo("loglines", f"language: shell\nscript:\n  - |\n    {script}\n")
     triggered = time.monotonic()
     build = bench.finished(bench.build_of(slug, bench.trigger(slug)))
