@@ -10,12 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from roundhouse.broker import Broker
-from roundhouse.broker.amqp import AmqpBroker, Backoff
 from roundhouse.broker.memory import MemoryBroker
 from tests.integration.broker import rabbitmq
-
-# Short waits, so that a test about an outage does not idle: RabbitMQ is local.
-TEST_BACKOFF = Backoff(first=0.05, cap=0.5)
 
 
 @pytest.fixture(scope="session")
@@ -40,13 +36,6 @@ def amqp_url(vhost: str) -> str:
     return rabbitmq.url_of(vhost)
 
 
-def amqp_broker(url: str, **options: float) -> AmqpBroker:
-    """A broker for tests: quick retries, and a publish timeout shorter than a test's."""
-    options.setdefault("publish_timeout", 20)
-    options.setdefault("connect_timeout", 10)
-    return AmqpBroker(url, backoff=TEST_BACKOFF, **options)  # type: ignore[arg-type]
-
-
 @pytest.fixture(params=["memory", "amqp"])
 async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
     """A connected broker, closed after the test."""
@@ -54,7 +43,7 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
     if request.param == "memory":
         instance = MemoryBroker()
     else:
-        instance = amqp_broker(request.getfixturevalue("amqp_url"))
+        instance = rabbitmq.amqp_broker(request.getfixturevalue("amqp_url"))
     await instance.connect()
     yield instance
     await instance.close()

@@ -1,4 +1,5 @@
-"""The test RabbitMQ, driven with rabbitmqctl: vhosts of their own for tests, and outages.
+"""The test RabbitMQ, driven with rabbitmqctl: vhosts of their own for tests, and outages;
+and AmqpBroker as tests configure it.
 
 The RabbitMQ at 127.0.0.1:5672 is shared with every other test run on this machine: tests
 only touch their own vhost, and an outage (stop_app) always ends with start_app.
@@ -6,13 +7,16 @@ only touch their own vhost, and an outage (stop_app) always ends with start_app.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from roundhouse.broker.amqp import AmqpBroker, Backoff
 
 SERVER = os.environ.get("ROUNDHOUSE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672")
 USER = "guest"
@@ -65,9 +69,10 @@ class Vhosts:
     def delete_all(self) -> None:
         if not self._created:
             return
-        # rabbit_vhost:delete/2 is the function behind delete_vhost (RabbitMQ 3.8 to 4.x).
+        # rabbit_vhost:delete/2 is the function behind delete_vhost (RabbitMQ 3.8 to 4.x);
+        # `catch`, because a test may have deleted its vhost already.
         names = ", ".join(f'<<"{name}">>' for name in self._created)
-        erlang = f'[rabbit_vhost:delete(V, <<"roundhouse-tests">>) || V <- [{names}]].'
+        erlang = f'[catch rabbit_vhost:delete(V, <<"roundhouse-tests">>) || V <- [{names}]], ok.'
         if subprocess.run(["rabbitmqctl", "-q", "eval", erlang], capture_output=True).returncode:
             for name in self._created:
                 rabbitmqctl("delete_vhost", name, check=False)
@@ -99,12 +104,25 @@ def table(command: str, vhost: str, *columns: str) -> list[dict[str, str]]:
     return [dict(zip(columns, line.split("\t"), strict=True)) for line in out.splitlines()]
 
 
-@contextmanager
-def stopped() -> Iterator[None]:
-    """RabbitMQ's application stopped (the node stays up); it always starts again."""
-    rabbitmqctl("stop_app")
+@asynccontextmanager
+async def stopped() -> AsyncIterator[None]:
+    """RabbitMQ's application stopped (the node stays up); it always starts again.
+
+    rabbitmqctl runs in a thread, so brokers under test keep retrying meanwhile.
+    """
+    await asyncio.to_thread(rabbitmqctl, "stop_app")
     try:
         yield
     finally:
-        rabbitmqctl("start_app")
-        rabbitmqctl("await_startup")
+        await asyncio.to_thread(rabbitmqctl, "start_app")
+        await asyncio.to_thread(rabbitmqctl, "await_startup")
+
+
+def amqp_broker(url: str, publish_timeout: float = 20, connect_timeout: float = 10) -> AmqpBroker:
+    """A broker for tests: quick retries (RabbitMQ is local), timeouts shorter than a test's."""
+    return AmqpBroker(
+        url,
+        publish_timeout=publish_timeout,
+        connect_timeout=connect_timeout,
+        backoff=Backoff(first=0.05, cap=0.5),
+    )
