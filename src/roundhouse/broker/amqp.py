@@ -45,6 +45,7 @@ from roundhouse.broker.amqp_topology import (
     declare_queue,
     encode,
     persistent,
+    refusal,
     shown,
     transient,
 )
@@ -144,8 +145,8 @@ class AmqpBroker(Broker):
                 )
             except FATAL_CONNECT_ERRORS as error:
                 problem = (
-                    f"RabbitMQ at {shown(self._url)} refused the connection ({error}); "
-                    "check the user, password and vhost in broker_url"
+                    f"RabbitMQ at {shown(self._url)} refused the connection "
+                    f"({refusal(error)}); check the user, password and vhost in broker_url"
                 )
                 if deadline is not None:
                     raise BrokerError(problem) from error

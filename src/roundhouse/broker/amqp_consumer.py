@@ -17,12 +17,9 @@ from collections.abc import Coroutine
 from contextlib import suppress
 from typing import Any, Protocol
 
-from aio_pika.abc import (
-    AbstractChannel,
-    AbstractConnection,
-    AbstractIncomingMessage,
-    AbstractQueue,
-)
+import aiormq.abc
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aiormq.abc import DeliveredMessage
 
 from roundhouse.broker.amqp_topology import (
     RETRIABLE_ERRORS,
@@ -137,6 +134,11 @@ class QueueSubscription(AttachedSubscription):
     restarts the consumer with the limit minus what is still held; while that is 0 there is no
     consumer at all (a paused subscription), and settling a delivery of an earlier consumer
     frees a slot, so the consumer is restarted again.
+
+    Consuming is done on aiormq's channel under aio-pika's: aiormq runs _on_message in the
+    task it creates for each delivery, before it answers a basic.cancel sent meanwhile, so a
+    delivery that crossed our cancel is counted before the next consumer's prefetch is worked
+    out. (aio-pika's consume() calls back one task later, which may be after that answer.)
     """
 
     def __init__(self, host: Host, queue: str, handler: Handler, prefetch: int) -> None:
@@ -144,7 +146,7 @@ class QueueSubscription(AttachedSubscription):
         self.queue = queue
         self._handler = handler
         self._limit = prefetch
-        self._amqp_queue: AbstractQueue | None = None
+        self._underlay: aiormq.abc.AbstractChannel | None = None
         self._consumer_tag: str | None = None
         self._consumer_prefetch = 0
         self._held: dict[AmqpDelivery, None] = {}
@@ -155,7 +157,7 @@ class QueueSubscription(AttachedSubscription):
     async def set_prefetch(self, prefetch: int) -> None:
         async with self._lock:
             self._limit = prefetch
-            await self._match_limit()
+            await self._follow_limit()
 
     async def settled(self, delivery: AmqpDelivery) -> None:
         """delivery was acked or rejected: its slot is free."""
@@ -164,14 +166,14 @@ class QueueSubscription(AttachedSubscription):
                 return  # its channel is gone, and the count with it
             del self._held[delivery]
             if delivery.consumer_tag != self._consumer_tag:
-                await self._match_limit()  # the running consumer does not know of this slot
+                await self._follow_limit()  # the running consumer does not know of this slot
 
     async def _open(self, channel: AbstractChannel) -> None:
-        self._amqp_queue = await declare_queue(channel, self.queue)
+        await declare_queue(channel, self.queue)
+        self._underlay = await channel.get_underlay_channel()
         self._consumer_tag = None
         # The server cancels our consumer when the queue is deleted; start over on a new channel.
-        underlay = await channel.get_underlay_channel()
-        underlay.on_consumer_cancel_callbacks.add(
+        self._underlay.on_consumer_cancel_callbacks.add(
             lambda _frame: self._host.spawn(self._repair(channel))
         )
         await self._match_limit()
@@ -181,48 +183,66 @@ class QueueSubscription(AttachedSubscription):
         for delivery in self._held:
             delivery.returned(lost)
         self._held.clear()
-        self._amqp_queue = None
+        self._underlay = None
         self._consumer_tag = None
+
+    async def _follow_limit(self) -> None:
+        try:
+            await self._match_limit()
+        except RETRIABLE_ERRORS as error:
+            # The channel broke: its repair, or the next connection, starts the consumer with
+            # the limit as it is then.
+            log.debug("%r will follow its new prefetch once re-attached: %s", self, error)
 
     async def _match_limit(self) -> None:
         """Restart the consumer if its prefetch no longer fits the limit (lock held)."""
-        if self._amqp_queue is None or self._channel is None:
+        underlay = self._underlay
+        if underlay is None:
             return  # detached: attach() will do it
         earlier = sum(1 for d in self._held if d.consumer_tag != self._consumer_tag)
         if self._consumer_tag is not None:
             if self._limit - earlier == self._consumer_prefetch:
                 return
-            await self._amqp_queue.cancel(self._consumer_tag)
+            await underlay.basic_cancel(self._consumer_tag)
             self._consumer_tag = None
         free = self._limit - len(self._held)
         if free > 0:
-            await self._channel.set_qos(prefetch_count=free)
-            self._consumer_tag = await self._amqp_queue.consume(self._on_message)
-            self._consumer_prefetch = free
+            await underlay.basic_qos(prefetch_count=free)
+            ok = await underlay.basic_consume(self.queue, self._on_message)
+            self._consumer_tag, self._consumer_prefetch = ok.consumer_tag, free
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        if self._canceled or self._channel is None:
+    async def _on_message(self, message: DeliveredMessage) -> None:
+        # Nothing is awaited before the delivery is counted (see the class docstring).
+        if self._canceled or message.channel is not self._underlay:
             return  # its channel is closing; RabbitMQ gives the message to someone else
+        tag = message.delivery_tag or 0
         try:
             body = decode(message.body)
         except ValueError:
             # Not from Roundhouse. Left unacked it would take a slot forever.
             log.error("dropped a message on %s that is not JSON: %r", self.queue, message.body)
-            await message.reject(requeue=False)
+            await message.channel.basic_reject(tag, requeue=False)
             return
-        delivery = AmqpDelivery(self, message, body)
+        consumer_tag = getattr(message.delivery, "consumer_tag", None)
+        delivery = AmqpDelivery(self, message.channel, tag, consumer_tag, body)
         self._held[delivery] = None
         self._host.spawn(self._handler(delivery))
 
 
 class AmqpDelivery(Delivery):
     def __init__(
-        self, subscription: QueueSubscription, message: AbstractIncomingMessage, body: Message
+        self,
+        subscription: QueueSubscription,
+        channel: aiormq.abc.AbstractChannel,
+        tag: int,
+        consumer_tag: str | None,
+        body: Message,
     ) -> None:
         self.body = body
-        self.consumer_tag = message.consumer_tag
-        self._message = message
+        self.consumer_tag = consumer_tag
         self._subscription = subscription
+        self._channel = channel
+        self._tag = tag
         self._settled = False
         self._lost = False
 
@@ -248,9 +268,9 @@ class AmqpDelivery(Delivery):
         self._settled = True
         try:
             if requeue is None:
-                await self._message.ack()
+                await self._channel.basic_ack(self._tag)
             else:
-                await self._message.reject(requeue=requeue)
+                await self._channel.basic_reject(self._tag, requeue=requeue)
         except RETRIABLE_ERRORS as error:
             if requeue is not True:
                 raise DeliveryLost(f"message on {self._subscription.queue}: {error}") from error

@@ -44,6 +44,13 @@ FATAL_CHANNEL_ERRORS = (ChannelAccessRefused, ChannelPreconditionFailed)
 RETRIABLE_ERRORS = (AMQPError, OSError, ChannelInvalidStateError)
 
 
+def refusal(error: BaseException) -> str:
+    """Why RabbitMQ refused to open a connection, in words (one of FATAL_CONNECT_ERRORS)."""
+    if isinstance(error, InvalidFrameError):
+        return "no such vhost, or the user may not use it"
+    return "wrong user or password"
+
+
 def encode(body: Message) -> bytes:
     """The JSON bytes of body; TypeError for anything JSON cannot carry."""
     return json.dumps(body, separators=(",", ":")).encode()

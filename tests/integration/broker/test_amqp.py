@@ -97,7 +97,9 @@ class TestSettings:
         broker = rabbitmq.amqp_broker(url, connect_timeout=30)
         started = time.monotonic()
 
-        with pytest.raises(BrokerError, match="refused the connection") as caught:
+        with pytest.raises(
+            BrokerError, match=r"refused the connection \(wrong user or password\)"
+        ) as caught:
             await broker.connect()
 
         assert time.monotonic() - started < 10
@@ -107,7 +109,7 @@ class TestSettings:
     async def test_a_missing_vhost_fails_at_once(self) -> None:
         broker = rabbitmq.amqp_broker(rabbitmq.url_of("rh-test-no-such-vhost"), connect_timeout=30)
 
-        with pytest.raises(BrokerError, match="check the user, password and vhost"):
+        with pytest.raises(BrokerError, match="no such vhost, or the user may not use it"):
             await broker.connect()
 
     async def test_an_unreachable_server_is_given_up_after_the_connect_timeout(self) -> None:

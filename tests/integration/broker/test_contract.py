@@ -5,6 +5,7 @@ Only the interface is used, so that both brokers are held to exactly the same be
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -128,6 +129,39 @@ class TestBrokerContract:
         await wait_for(both_slots_taken, TIMEOUT, "the next job to start")
         await depth_is(broker, queue, 1)
         assert [d.body["n"] for d in running] == [1, 2]
+
+    async def test_a_burst_never_gives_a_consumer_more_than_its_slots(
+        self, broker: Broker, queue: str
+    ) -> None:
+        """Deliveries that cross a prefetch change still count against the new limit."""
+        slots, jobs = 3, 15
+        running: list[Delivery] = []
+        started: list[int] = []
+        most_running = 0
+        subscription: Subscription | None = None
+
+        async def take_job(delivery: Delivery) -> None:
+            nonlocal most_running
+            running.append(delivery)
+            started.append(int(delivery.body["n"]))
+            most_running = max(most_running, len(running))
+            assert subscription is not None
+            await subscription.set_prefetch(slots - len(running))
+            await delivery.ack()
+
+        subscription = await broker.consume(queue, take_job, prefetch=slots)
+        await asyncio.gather(*(broker.publish(queue, {"v": 1, "n": n}) for n in range(jobs)))
+        while len(started) < jobs:
+
+            async def slots_full() -> bool:
+                return len(running) == min(slots, jobs - len(started) + len(running))
+
+            await wait_for(slots_full, TIMEOUT, "every slot to take a job")
+            running.pop(0)  # a job finished
+            await subscription.set_prefetch(slots - len(running))
+
+        assert sorted(started) == list(range(jobs))
+        assert most_running == slots
 
     async def test_reject_with_requeue_redelivers(self, broker: Broker, queue: str) -> None:
         """Where the message goes back is not part of the contract: the memory broker puts it
