@@ -179,10 +179,13 @@ class AmqpBroker(Broker):
         for subscription in list(self._subscriptions):
             try:
                 await subscription.attach(connection)
-            except (*FATAL_CHANNEL_ERRORS, *RETRIABLE_ERRORS) as error:
+            except Exception:
                 if lost.is_set():
                     return  # the supervisor starts over with the next connection
-                log.error("could not resume %r: %s", subscription, error)
+                # One subscription must not keep the others (or the supervisor) down.
+                log.exception(
+                    "could not resume %r; trying again on the next connection", subscription
+                )
 
     async def _supervise(self) -> None:
         """Replace the connection whenever it is lost, for as long as the broker is open."""
@@ -280,7 +283,10 @@ class AmqpBroker(Broker):
         deadline = loop.time() + self._publish_timeout
         for attempt in itertools.count():
             try:
-                return await operation(await self._publisher_channel(deadline, what))
+                # Bounded: on a connection that died silently, a confirm would only fail once
+                # the heartbeat notices, possibly after the deadline.
+                async with asyncio.timeout_at(deadline):
+                    return await operation(await self._publisher_channel())
             except FATAL_CHANNEL_ERRORS as error:
                 raise BrokerError(f"cannot {what}: {error}") from error
             except RETRIABLE_ERRORS as error:
@@ -289,25 +295,20 @@ class AmqpBroker(Broker):
             self._declared.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
+                reason = str(failure) or "no confirmation in time"
+                if not self._connected.is_set():
+                    reason = "no connection"
                 raise BrokerUnavailable(
                     f"could not {what} within {self._publish_timeout:g} s "
-                    f"(RabbitMQ at {shown(self._url)}): {failure}"
+                    f"(RabbitMQ at {shown(self._url)}): {reason}"
                 ) from failure
             log.debug("could not %s yet (%s); trying again", what, failure)
             await asyncio.sleep(min(self._backoff.delay(attempt), remaining))
         raise AssertionError("unreachable")
 
-    async def _publisher_channel(self, deadline: float, what: str) -> AbstractChannel:
+    async def _publisher_channel(self) -> AbstractChannel:
         """The confirm-mode channel of the current connection, once there is one."""
-        if not self._connected.is_set():
-            remaining = deadline - asyncio.get_running_loop().time()
-            try:
-                await asyncio.wait_for(self._connected.wait(), max(remaining, 0.001))
-            except TimeoutError:
-                raise BrokerUnavailable(
-                    f"could not {what} within {self._publish_timeout:g} s: "
-                    f"no connection to RabbitMQ at {shown(self._url)}"
-                ) from None
+        await self._connected.wait()
         async with self._publisher_lock:
             connection = self.live_connection()
             if connection is None:

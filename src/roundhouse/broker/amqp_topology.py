@@ -101,4 +101,4 @@ def connection_url(url: str) -> str:
 def shown(url: str) -> str:
     """url as it may appear in a message: without the password."""
     parsed = URL(url)
-    return str(parsed.with_password("***") if parsed.password else parsed)
+    return str(parsed.with_password("***")) if parsed.password else url

@@ -259,7 +259,7 @@ class TestRecovery:
             await asyncio.to_thread(rabbitmq.rabbitmqctl, "delete_vhost", vhost)
             started = time.monotonic()
 
-            with pytest.raises(BrokerUnavailable, match="within 1 s"):
+            with pytest.raises(BrokerUnavailable, match=r"within 1 s .*: no connection"):
                 await broker.publish("builds.default", {"v": 1})
 
             assert time.monotonic() - started < 5
