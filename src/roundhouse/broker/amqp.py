@@ -108,7 +108,10 @@ class AmqpBroker(Broker):
     # -- connection -------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Connect, retrying until connect_timeout; wrong credentials or vhost fail at once."""
+        """Connect, retrying until connect_timeout; wrong credentials or vhost fail at once.
+        Connecting a connected broker does nothing (platform and worker may share one)."""
+        if self._supervisor is not None:
+            return
         deadline = asyncio.get_running_loop().time() + self._connect_timeout
         connection = await self._connect(deadline)
         await self._adopt(connection)

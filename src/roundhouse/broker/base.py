@@ -76,7 +76,8 @@ class Subscription(ABC):
 
 class Broker(ABC):
     @abstractmethod
-    async def connect(self) -> None: ...
+    async def connect(self) -> None:
+        """Get ready; calling it again on a connected broker does nothing."""
 
     @abstractmethod
     async def close(self) -> None: ...

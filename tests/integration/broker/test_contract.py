@@ -24,6 +24,15 @@ from tests.integration.broker.recorders import (
 
 
 class TestBrokerContract:
+    async def test_connecting_twice_is_harmless(self, broker: Broker, queue: str) -> None:
+        await broker.connect()  # e.g. `roundhouse up`: platform and worker share one broker
+        consumer = Recorder(auto_ack=True)
+        await broker.consume(queue, consumer, prefetch=1)
+
+        await publish_numbers(broker, queue, 2)
+        await consumer.received(2)
+        assert consumer.numbers == [0, 1]
+
     async def test_published_messages_arrive_in_order(self, broker: Broker, queue: str) -> None:
         await publish_numbers(broker, queue, 5)
         consumer = Recorder(auto_ack=True)
