@@ -3,6 +3,24 @@
 Used by both platform/ and worker/; imports neither.
 """
 
-from roundhouse.broker.base import Broker, Delivery, QueueInfo, Subscription, make_broker
+from roundhouse.broker.base import (
+    Broker,
+    BrokerError,
+    BrokerUnavailable,
+    Delivery,
+    DeliveryLost,
+    QueueInfo,
+    Subscription,
+    make_broker,
+)
 
-__all__ = ["Broker", "Delivery", "QueueInfo", "Subscription", "make_broker"]
+__all__ = [
+    "Broker",
+    "BrokerError",
+    "BrokerUnavailable",
+    "Delivery",
+    "DeliveryLost",
+    "QueueInfo",
+    "Subscription",
+    "make_broker",
+]

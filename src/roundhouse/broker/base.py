@@ -2,6 +2,11 @@
 
 The in-process broker (memory.py) and RabbitMQ (amqp.py) implement it; platform and worker
 only ever see this interface, so swapping one for the other changes no caller.
+
+Delivery is at least once. A delivery that is not acknowledged when its consumer's connection
+is lost goes back to the queue and is delivered again, possibly to another consumer, and a
+publish whose confirmation was lost is sent again. Every consumer must therefore be idempotent
+(DESIGN.md, principle 2).
 """
 
 from __future__ import annotations
@@ -14,16 +19,31 @@ from typing import Any
 Message = dict[str, Any]
 
 
+class BrokerError(Exception):
+    """A broker operation that did not happen; the message says what and why."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker could not be reached, or did not confirm, within the allowed time."""
+
+
+class DeliveryLost(BrokerError):
+    """The connection a delivery came on is gone; the broker will deliver it again."""
+
+
 class Delivery(ABC):
     """One message handed to a consumer; it stays owed to the queue until acked."""
 
     body: Message
 
     @abstractmethod
-    async def ack(self) -> None: ...
+    async def ack(self) -> None:
+        """Remove the message from the queue. Raises DeliveryLost if that can no longer happen."""
 
     @abstractmethod
-    async def reject(self, requeue: bool = True) -> None: ...
+    async def reject(self, requeue: bool = True) -> None:
+        """Give the message back to the queue (requeue) or drop it. Where in the queue it goes
+        back is up to the broker (RabbitMQ quorum queues: at the end)."""
 
 
 Handler = Callable[[Delivery], Coroutine[Any, Any, None]]
@@ -32,6 +52,10 @@ FanoutHandler = Callable[[Message], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True)
 class QueueInfo:
+    """depth: messages waiting (delivered, unacknowledged ones are not counted); consumers:
+    subscriptions able to take messages (one paused by set_prefetch(0) is not counted).
+    """
+
     name: str
     depth: int
     consumers: int
@@ -44,19 +68,27 @@ class Subscription(ABC):
 
     @abstractmethod
     async def set_prefetch(self, prefetch: int) -> None:
-        """Change how many unacked deliveries this consumer may hold (free job slots)."""
+        """Change how many unacked deliveries this consumer may hold (free job slots).
+
+        Deliveries it already holds count against the new limit; 0 pauses the consumer.
+        """
 
 
 class Broker(ABC):
     @abstractmethod
-    async def connect(self) -> None: ...
+    async def connect(self) -> None:
+        """Get ready; calling it again on a connected broker does nothing."""
 
     @abstractmethod
     async def close(self) -> None: ...
 
     @abstractmethod
     async def publish(self, queue: str, body: Message) -> None:
-        """Persist body on the named queue (declared on first use); returns once confirmed."""
+        """Persist body on the named queue (declared on first use); returns once confirmed.
+
+        A body JSON cannot carry raises TypeError. While the broker is unreachable this waits
+        and retries; BrokerUnavailable if it still is after the broker's publish timeout.
+        """
 
     @abstractmethod
     async def consume(self, queue: str, handler: Handler, prefetch: int) -> Subscription:
@@ -64,7 +96,8 @@ class Broker(ABC):
 
     @abstractmethod
     async def broadcast(self, exchange: str, body: Message) -> None:
-        """Send body to every current subscriber of a fanout exchange (not stored)."""
+        """Send body to every current subscriber of a fanout exchange (not stored: a subscriber
+        that is disconnected at that moment misses it)."""
 
     @abstractmethod
     async def subscribe(self, exchange: str, handler: FanoutHandler) -> Subscription: ...
@@ -79,4 +112,8 @@ def make_broker(url: str) -> Broker:
         from roundhouse.broker.memory import MemoryBroker
 
         return MemoryBroker()
-    raise ValueError(f"broker_url {url!r}: only memory:// is available in this version")
+    if url.startswith(("amqp://", "amqps://")):
+        from roundhouse.broker.amqp import AmqpBroker
+
+        return AmqpBroker(url)
+    raise ValueError(f"broker_url {url!r}: expected memory://, amqp:// or amqps://")

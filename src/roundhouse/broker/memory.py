@@ -37,20 +37,26 @@ class _MemoryDelivery(Delivery):
         self._settle(requeue=requeue)
 
     def _settle(self, requeue: bool) -> None:
+        if self.give_back(requeue):
+            self._queue.dispatch()
+
+    def give_back(self, requeue: bool) -> bool:
+        """Settle without dispatching; False if it was settled already."""
         if self._settled:
-            return
+            return False
         self._settled = True
-        self._consumer.unacked.discard(self)
+        self._consumer.unacked.pop(self, None)
         if requeue:
             self._queue.messages.appendleft(self._raw)
-        self._queue.dispatch()
+        return True
 
 
 @dataclass(eq=False)
 class _Consumer:
     handler: Handler
     prefetch: int
-    unacked: set[_MemoryDelivery] = field(default_factory=set)
+    # A dict, not a set: it keeps delivery order, which cancel() gives back to the queue.
+    unacked: dict[_MemoryDelivery, None] = field(default_factory=dict)
     active: bool = True
 
 
@@ -69,7 +75,7 @@ class _Queue:
                 return
             raw = self.messages.popleft()
             delivery = _MemoryDelivery(self, consumer, json.loads(raw), raw)
-            consumer.unacked.add(delivery)
+            consumer.unacked[delivery] = None
             task = asyncio.get_running_loop().create_task(consumer.handler(delivery))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -91,8 +97,11 @@ class _QueueSubscription(Subscription):
         self._consumer.active = False
         if self._consumer in self._queue.consumers:
             self._queue.consumers.remove(self._consumer)
-        for delivery in list(self._consumer.unacked):
-            await delivery.reject(requeue=True)
+        # Newest first to the head of the queue, so they end up in their original order, and
+        # only then dispatch: another consumer must not get the older ones after the newer.
+        for delivery in reversed(list(self._consumer.unacked)):
+            delivery.give_back(requeue=True)
+        self._queue.dispatch()
 
     async def set_prefetch(self, prefetch: int) -> None:
         self._consumer.prefetch = prefetch
@@ -159,5 +168,5 @@ class MemoryBroker(Broker):
 
     async def queue_info(self, queue: str) -> QueueInfo:
         target = self._queue(queue)
-        consumers = sum(1 for c in target.consumers if c.active)
+        consumers = sum(1 for c in target.consumers if c.active and c.prefetch > 0)
         return QueueInfo(queue, len(target.messages), consumers)
