@@ -16,6 +16,7 @@ from roundhouse.platform.hub import Hub
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.scheduler import Scheduler
+from roundhouse.platform.statuses import StatusReporter
 from roundhouse.platform.triggers import Triggers
 from roundhouse.platform.workers import WorkerRegistry
 from roundhouse.settings import Settings
@@ -31,6 +32,7 @@ class Services:
     logs: LogService
     poller: Poller
     workers: WorkerRegistry
+    statuses: StatusReporter
     admin_token: str = ""
 
     @classmethod
@@ -41,16 +43,20 @@ class Services:
         )
         scheduler = Scheduler(ctx)
         gatekeeper = Gatekeeper(ctx, scheduler)
-        triggers = Triggers(ctx, gatekeeper)
+        hub = Hub(ctx, scheduler)
+        triggers = Triggers(ctx, gatekeeper, hub)
+        statuses = StatusReporter(ctx)
+        ctx.build_listeners.append(statuses.build_changed)
         return cls(
             ctx=ctx,
             scheduler=scheduler,
             gatekeeper=gatekeeper,
             triggers=triggers,
-            hub=Hub(ctx, scheduler),
+            hub=hub,
             logs=LogService(ctx),
             poller=Poller(ctx, triggers),
             workers=WorkerRegistry(ctx),
+            statuses=statuses,
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -71,6 +77,7 @@ class Services:
         await self.triggers.drain()
         await self.workers.stop()
         await self.hub.stop()
+        await self.statuses.stop()
         await self.logs.stop()
         await self.ctx.broker.close()
         engine = self.ctx.sessions.kw.get("bind")
