@@ -98,18 +98,19 @@ def parse_pull_request(
 ) -> ForgeEvent:
     """A pull request event (GitHub's and Gitea's shape); ref_template names the ref to build."""
     action = text(payload, "action")
-    pull = field(payload, "pull_request")
-    number = integer(pull, "number")
+    number = integer(payload, "pull_request", "number")
     if action not in built_actions:
         return ignored(f"pull request #{number} was {action}: nothing new to build")
-    head, base = field(pull, "head"), field(pull, "base")
+    pull = field(payload, "pull_request")
+    head = field(payload, "pull_request", "head")
+    base = field(payload, "pull_request", "base")
     head_id = _repo_id(head)
     request = PullRequest(
         number=number,
         title=str(pull.get("title") or ""),
-        base_branch=text(base, "ref"),
-        head_branch=text(head, "ref"),
-        head_sha=text(head, "sha"),
+        base_branch=text(payload, "pull_request", "base", "ref"),
+        head_branch=text(payload, "pull_request", "head", "ref"),
+        head_sha=text(payload, "pull_request", "head", "sha"),
         head_slug=optional(head, "repo", "full_name"),
         # A head repository that is gone counts as a fork: it is not the base repository.
         fork=head_id is None or head_id != _repo_id(base),
@@ -131,10 +132,6 @@ def default_api_url(repository_url: str) -> str | None:
     return "https://api.github.com" if root == "https://github.com" else f"{root}/api/v3"
 
 
-def status_state(build_state: str) -> str:
-    return STATES.get(build_state, "pending")
-
-
 def status_request(api_url: str, token: str, status: CommitStatus) -> httpx.Request:
     """POST /repos/{owner}/{repo}/statuses/{sha} (GitHub REST API, "Commit statuses")."""
     return httpx.Request(
@@ -146,7 +143,7 @@ def status_request(api_url: str, token: str, status: CommitStatus) -> httpx.Requ
             "X-GitHub-Api-Version": "2022-11-28",
         },
         json={
-            "state": status_state(status.state),
+            "state": STATES.get(status.state, "pending"),
             "target_url": status.target_url,
             "description": status.description,
             "context": status.context,

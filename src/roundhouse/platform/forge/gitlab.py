@@ -90,7 +90,7 @@ def _push(payload: dict[str, Any]) -> ForgeEvent:
 
 def _merge_request(payload: dict[str, Any]) -> ForgeEvent:
     attributes = field(payload, "object_attributes")
-    number = integer(attributes, "iid")
+    number = integer(payload, "object_attributes", "iid")
     action = str(attributes.get("action") or "")
     if action not in BUILT_ACTIONS:
         return ignored(f"merge request !{number} was {action or 'changed'}: nothing new to build")
@@ -101,9 +101,9 @@ def _merge_request(payload: dict[str, Any]) -> ForgeEvent:
     request = PullRequest(
         number=number,
         title=str(attributes.get("title") or ""),
-        base_branch=text(attributes, "target_branch"),
-        head_branch=text(attributes, "source_branch"),
-        head_sha=text(attributes, "last_commit", "id"),
+        base_branch=text(payload, "object_attributes", "target_branch"),
+        head_branch=text(payload, "object_attributes", "source_branch"),
+        head_sha=text(payload, "object_attributes", "last_commit", "id"),
         head_slug=optional(attributes, "source", "path_with_namespace"),
         fork=source_id is None or source_id != attributes.get("target_project_id"),
         ref=f"refs/merge-requests/{number}/merge",
