@@ -155,6 +155,27 @@ async def test_a_push_builds_once_and_a_replay_is_409(
     assert len(requests) == 1
 
 
+async def test_a_tag_push_builds_the_tag(
+    system: Running, git_repo: Callable[..., GitRepo], connect_repo: ConnectRepo
+) -> None:
+    repo = git_repo()
+    sha = repo.commit({".travis.yml": "language: shell\nscript: echo TAG=$TRAVIS_TAG\n"})
+    repo.git("tag", "v0.0.1")
+    repo.commit({"later.txt": "after the tag"}, "Later")
+    slug = "bradrydzewski/drone-test-go"
+    await connect_repo(system, repo, slug)
+    payload = fixture("github/push.tag-created.json")
+    payload["after"] = payload["head_commit"]["id"] = sha
+
+    response = await deliver(system, "github", json.dumps(payload).encode(), "push")
+
+    request = await request_of(system, slug, response.json()["request"]["id"])
+    assert (request["tag"], request["branch"]) == ("v0.0.1", None)
+    build = await system.finished_build(request["build_id"])
+    assert (build["state"], build["commit"]["sha"]) == ("passed", sha)
+    assert "TAG=v0.0.1" in await system.log(build["jobs"][0]["id"])
+
+
 async def test_gitea_and_gitlab_pushes_are_requests(
     system: Running, git_repo: Callable[..., GitRepo], connect_repo: ConnectRepo
 ) -> None:

@@ -1,9 +1,10 @@
-"""Webhooks: POST /hooks/github, /hooks/gitea, /hooks/gitlab.
+"""Webhooks: POST /hooks/github, /hooks/gitea, /hooks/gitlab (docs/forges.md).
 
 The order of checks gives each answer one meaning: 413 too large, 415 not JSON, 400 not
-parseable, 404 no such repository, 401 not signed with its webhook secret, 200 ignored (with
-the reason), 409 a delivery accepted before, 202 accepted (with the request's id). Only an
-accepted delivery leaves anything in the database.
+parseable, 404 no such repository, 401 not signed with its webhook secret, 400 a signed
+payload that lacks what its event needs, 200 ignored (with the reason), 409 a delivery
+accepted before, 202 accepted (with the request's id). Only an accepted delivery leaves
+anything in the database.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ async def receive(forge_name: str, request: Request, svc: ServicesDep) -> JSONRe
     body = await read_body(request, svc.ctx.settings.webhook_max_bytes)
     payload = decode(body, request.headers.get("content-type", ""))
     named = forge.repository(payload)
-    if named is None:
+    if named is None or not (named.full_name or named.urls):
         return ignored("The payload names no repository.")
     async with svc.ctx.sessions() as session:
         repository = await find_repository(session, named)
