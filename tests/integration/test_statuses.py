@@ -34,7 +34,7 @@ DESCRIPTIONS = [
 
 
 async def connected_build(
-    system: Running, git_repo: Callable[..., GitRepo], forge: str, api_url: str
+    system: Running, git_repo: Callable[..., GitRepo], forge: str, api_url: str | None
 ) -> tuple[str, str, dict[str, Any]]:
     """A repository connected to the forge API at api_url, and its finished build."""
     repo = git_repo()
@@ -127,3 +127,17 @@ async def test_an_unreachable_forge_is_recorded(
         return error
 
     assert "failed: ConnectError" in await wait_for(recorded_error, 10, "the status error")
+
+
+async def test_a_forge_without_an_api_address_is_recorded(
+    system: Running, git_repo: Callable[..., GitRepo]
+) -> None:
+    # The repository's URL is a local path: no API address can be derived from it.
+    _, _, build = await connected_build(system, git_repo, "github", None)
+    assert build["state"] == "passed"
+
+    async def recorded_error() -> str | None:
+        error: str | None = (await system.build(build["id"]))["status_error"]
+        return error
+
+    assert "Set forge_api_url" in await wait_for(recorded_error, 10, "the status error")

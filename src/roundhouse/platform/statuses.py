@@ -70,40 +70,49 @@ class StatusReporter:
             build = await session.get(Build, build_id)
             if build is None:
                 return
-            repository = build.repository
-            forge = FORGES.get(repository.forge or "")
-            if forge is None or not repository.forge_token:
-                return
-            api_url = repository.forge_api_url or forge.default_api_url(repository.url)
-            if api_url is None:
-                await self._record(build_id, "Set forge_api_url in the repository's settings.")
-                return
-            request = build.request
-            status = CommitStatus(
-                slug=repository.slug,
-                # A pull request's status belongs on its head commit, not on the merge commit.
-                sha=request.head_sha or build.sha,
-                state=state,
-                target_url=self.ctx.web_url(f"/{repository.slug}/builds/{build.id}"),
-                context="continuous-integration/roundhouse/"
-                + ("pr" if build.event_type == "pull_request" else "push"),
-                description=DESCRIPTIONS.get(state, f"The Roundhouse build is {state}"),
-                ref=request.head_branch or build.tag or build.branch,
-            )
-            http_request = forge.status_request(api_url, repository.forge_token, status)
             known_error = build.status_error
-        body = http_request.content
-        if self._posted.get(build_id) == body:
+            http_request = self._request(build, state)
+        if http_request is None:
             return
-        error = await self._send(http_request, attempts=self.ctx.settings.status_attempts)
-        if error is None:
-            self._posted[build_id] = body
+        if isinstance(http_request, str):  # the connection is incomplete
+            error: str | None = http_request
         else:
-            log.warning("commit status of build %s not posted: %s", build_id, error)
+            body = http_request.content
+            if self._posted.get(build_id) == body:
+                return
+            error = await self._send(http_request, attempts=self.ctx.settings.status_attempts)
+            if error is None:
+                self._posted[build_id] = body
+            else:
+                log.warning("commit status of build %s not posted: %s", build_id, error)
         if state in FINISHED_STATES:
             self._posted.pop(build_id, None)  # a restart starts again from pending
         if error != known_error:
             await self._record(build_id, error)
+
+    def _request(self, build: Build, state: str) -> httpx.Request | str | None:
+        """The forge's request for this status; None without a forge and token; else why
+        there can be none."""
+        repository = build.repository
+        forge = FORGES.get(repository.forge or "")
+        if forge is None or not repository.forge_token:
+            return None
+        api_url = repository.forge_api_url or forge.default_api_url(repository.url)
+        if api_url is None:
+            return "Set forge_api_url in the repository's settings."
+        request = build.request
+        status = CommitStatus(
+            slug=repository.slug,
+            # A pull request's status belongs on its head commit, not on the merge commit.
+            sha=request.head_sha or build.sha,
+            state=state,
+            target_url=self.ctx.web_url(f"/{repository.slug}/builds/{build.id}"),
+            context="continuous-integration/roundhouse/"
+            + ("pr" if build.event_type == "pull_request" else "push"),
+            description=DESCRIPTIONS.get(state, f"The Roundhouse build is {state}"),
+            ref=request.head_branch or build.tag or build.branch,
+        )
+        return forge.status_request(api_url, repository.forge_token, status)
 
     async def _send(self, request: httpx.Request, attempts: int) -> str | None:
         """None when the forge took the status, else what went wrong on the last attempt."""
