@@ -5,7 +5,7 @@ Every message is a JSON object with "v": PROTOCOL_VERSION; these TypedDicts name
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 PROTOCOL_VERSION = 1
 
@@ -54,7 +54,10 @@ class CommitInfo(TypedDict):
     tag: str | None
     message: str
     range: str | None
-    pull_request: int | None
+    pull_request: int | None  # the number; `branch` is then the base branch
+    pull_request_head_branch: NotRequired[str | None]
+    pull_request_head_sha: NotRequired[str | None]
+    pull_request_head_slug: NotRequired[str | None]
 
 
 class Timeouts(TypedDict):

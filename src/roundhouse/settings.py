@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     poll_interval: float = Field(60.0, gt=0)
     max_config_bytes: int = Field(1024 * 1024, gt=0)
 
+    # webhooks: the largest body a hook may send (413 beyond), and how commit statuses are
+    # retried: attempts in all, the first pause in seconds (doubled after each attempt).
+    webhook_max_bytes: int = Field(5 * 1024 * 1024, gt=0)
+    status_attempts: int = Field(4, ge=1, le=10)
+    status_backoff: float = Field(1.0, ge=0)
+
     platform_url: str = "http://127.0.0.1:8080"
     token: str = ""
     name: str = ""

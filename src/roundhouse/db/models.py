@@ -19,6 +19,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -93,6 +95,18 @@ class Repository(Base):
     poll_error: Mapped[str | None] = mapped_column(Text, default=None)
     next_build_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The code host the repository lives on ("github", "gitea", "gitlab"; None: plain git),
+    # and how to reach its API for commit statuses (docs/forges.md).
+    forge: Mapped[str | None] = mapped_column(String(20), default=None)
+    forge_api_url: Mapped[str | None] = mapped_column(Text, default=None)
+    forge_token: Mapped[str | None] = mapped_column(Text, default=None)
+    # Travis's repository settings of the same names.
+    build_pushes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    build_pull_requests: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    auto_cancel_pushes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    auto_cancel_pull_requests: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Request(Base):
@@ -114,7 +128,30 @@ class Request(Base):
     messages: Mapped[list[Any]] = mapped_column(default=list)
     build_id: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sender: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Pull requests: `branch` is the base branch, `ref` the git ref that is built
+    # (the forge's merge ref, else the head ref; None when the head commit is built by sha).
+    pull_request_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    pull_request_title: Mapped[str | None] = mapped_column(Text, default=None)
+    head_branch: Mapped[str | None] = mapped_column(String(250), default=None)
+    head_sha: Mapped[str | None] = mapped_column(String(64), default=None)
+    head_slug: Mapped[str | None] = mapped_column(String(200), default=None)
+    fork: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ref: Mapped[str | None] = mapped_column(String(250), default=None)
     repository: Mapped[Repository] = relationship(lazy="joined")
+
+
+class WebhookDelivery(Base):
+    """Delivery ids of accepted webhooks, so that a replayed delivery builds nothing twice."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("forge", "delivery_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forge: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Build(Base):
@@ -136,7 +173,12 @@ class Build(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Copied from the request so that builds of one pull request are found without a join.
+    pull_request_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The last failure to post a commit status to the forge (None once one succeeds).
+    status_error: Mapped[str | None] = mapped_column(Text, default=None)
     repository: Mapped[Repository] = relationship(lazy="joined")
+    request: Mapped[Request] = relationship(lazy="joined")
 
 
 class Job(Base):

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from roundhouse.platform.api import builds, repos, system
+from roundhouse.platform.api import builds, hooks, repo_settings, repos, system
 from roundhouse.platform.services import Services
 from roundhouse.platform.web import pages
 
@@ -58,6 +58,9 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.include_router(system.health_router)
+    app.include_router(hooks.router)
+    # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings as a slug.
+    app.include_router(repo_settings.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
     app.include_router(system.router, prefix="/api")

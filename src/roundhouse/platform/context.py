@@ -5,6 +5,7 @@ Built once by app.py (or by tests) and handed to each service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ class PlatformContext:
     broker: Broker
     bus: EventBus = field(default_factory=EventBus)
     mirrors: dict[int, Mirror] = field(default_factory=dict)
+    # Told (build id, new state) after a build's state changed: commit statuses listen here.
+    build_listeners: list[Callable[[int, str], None]] = field(default_factory=list)
 
     def mirror(self, repository_id: int, url: str) -> Mirror:
         mirror = self.mirrors.get(repository_id)
@@ -29,6 +32,10 @@ class PlatformContext:
             path = Path(self.settings.data_dir) / "mirrors" / f"{repository_id}.git"
             mirror = self.mirrors[repository_id] = Mirror(path, url)
         return mirror
+
+    def build_changed(self, build_id: int, state: str) -> None:
+        for listener in self.build_listeners:
+            listener(build_id, state)
 
     def web_url(self, path: str) -> str:
         return f"{self.settings.public_url}{path}"

@@ -15,6 +15,7 @@ from roundhouse import travisyml
 from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, utcnow
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.git import GitError
+from roundhouse.platform.revisions import resolve
 from roundhouse.platform.routing import route
 from roundhouse.platform.scheduler import Scheduler
 
@@ -38,9 +39,23 @@ def request_data(request: Request, repository: Repository) -> dict[str, Any]:
         "tag": request.tag,
         "repo": repository.slug,
         "commit_message": request.message,
-        "sender": None,
-        "fork": False,
+        "sender": request.sender,
+        "fork": request.fork,
+        "head_branch": request.head_branch,
+        "head_repo": request.head_slug,
     }
+
+
+def disabled(request: Request, repository: Repository) -> str | None:
+    """Why the repository's settings turn this kind of request away, or None."""
+    if request.event_type == "push" and not repository.build_pushes:
+        return "Builds of pushes are turned off in the repository's settings (build_pushes)."
+    if request.event_type == "pull_request" and not repository.build_pull_requests:
+        return (
+            "Builds of pull requests are turned off in the repository's settings "
+            "(build_pull_requests)."
+        )
+    return None
 
 
 class Gatekeeper:
@@ -73,24 +88,29 @@ class Gatekeeper:
                 build = None
             repository_id = request.repository_id
         self.ctx.bus.publish(f"repo:{repository_id}")
-        if build is not None:
+        if build is None:
+            return None
+        self.ctx.build_changed(build.id, build.state)
+        if build.state == "created":  # an errored build (configuration errors) never runs
             await self.scheduler.schedule(build.id)
-            return build.id
-        return None
+        return build.id
 
-    async def _accept(self, session: AsyncSession, request: Request) -> Build | None:
+    async def _accept(self, session: AsyncSession, request: Request) -> Build:
         repository = request.repository
-        mirror = self.ctx.mirror(repository.id, repository.url)
-        if request.sha:
-            await mirror.fetch_commit(request.sha, request.branch)
-            commit = await mirror.commit(request.sha)
-        elif request.branch:
-            commit = await mirror.fetch_branch(request.branch)
-        else:
+        reason = disabled(request, repository)
+        if reason:
+            raise Rejected(reason)
+        if not (request.sha or request.branch or request.pull_request_number):
             raise Rejected("The request names neither a branch nor a commit.")
+        mirror = self.ctx.mirror(repository.id, repository.url)
+        revision = await resolve(request, mirror)
+        request.ref = revision.ref
+        commit = await mirror.commit(revision.sha)
         request.sha = commit.sha
         if not request.message:
-            request.message = commit.message
+            # A pull request's merge commit says "Merge …"; people wrote the head's message.
+            shown = await mirror.commit(request.head_sha) if request.head_sha else commit
+            request.message = shown.message
 
         text = request.config_override
         if text is None:
@@ -115,7 +135,7 @@ class Gatekeeper:
             build.state, build.finished_at = "errored", utcnow()
             request.state, request.result = "finished", "errored"
             request.reason = "; ".join(str(m) for m in errors) or "The configuration has no jobs."
-            return None
+            return build
         request.state, request.result = "finished", "accepted"
         return build
 
@@ -141,6 +161,7 @@ class Gatekeeper:
             stages=list(result.stages),
             fast_finish=result.fast_finish,
             messages=messages,
+            pull_request_number=request.pull_request_number,
         )
         session.add(build)
         await session.flush()

@@ -78,24 +78,43 @@ class Mirror:
             return False
         return True
 
-    async def fetch_branch(self, branch: str) -> Commit:
-        """Fetch a branch's head from the remote and return its commit."""
+    async def fetch_branch(self, branch: str) -> str:
+        """Fetch a branch's head from the remote and return its sha."""
         async with self._lock:
             await self.ensure()
             ref = f"refs/heads/{branch}"
             await run_git("fetch", "--quiet", "--no-tags", self.url, f"+{ref}:{ref}", cwd=self.path)
-            return await self.commit(ref)
+            return (await run_git("rev-parse", ref, cwd=self.path)).strip()
 
-    async def fetch_commit(self, sha: str, branch: str | None) -> None:
-        """Make sure sha is present, fetching the branch (or everything) when it is not."""
+    async def fetch_ref(self, ref: str) -> str | None:
+        """Fetch any ref (such as a pull request's refs/pull/N/merge) and return its sha;
+        None when the remote has no such ref."""
+        async with self._lock:
+            await self.ensure()
+            try:
+                await run_git(
+                    "fetch", "--quiet", "--no-tags", self.url, f"+{ref}:{ref}", cwd=self.path
+                )
+            except GitError as error:
+                if "couldn't find remote ref" in str(error):
+                    return None
+                raise
+            return (await run_git("rev-parse", ref, cwd=self.path)).strip()
+
+    async def fetch_commit(self, sha: str, ref: str | None) -> None:
+        """Make sure sha is present, fetching the ref (or everything) when it is not."""
         if await self.has(sha):
             return
         async with self._lock:
             await self.ensure()
-            refspec = f"+refs/heads/{branch}:refs/heads/{branch}" if branch else "+refs/*:refs/*"
+            refspec = f"+{ref}:{ref}" if ref else "+refs/*:refs/*"
             await run_git("fetch", "--quiet", "--no-tags", self.url, refspec, cwd=self.path)
             if not await self.has(sha):
                 await run_git("fetch", "--quiet", self.url, sha, cwd=self.path)
+
+    async def parents(self, sha: str) -> list[str]:
+        out = await run_git("rev-list", "--parents", "-n", "1", sha, cwd=self.path)
+        return out.split()[1:]
 
     async def read_file(self, sha: str, path: str) -> str | None:
         """The file's text at the commit, or None when it does not exist there."""

@@ -101,9 +101,12 @@ class Hub:
                 build.started_at = now
             if new_state in FINISHED_STATES and build.state not in FINISHED_STATES:
                 build.finished_at = now
+            old_state = build.state
             build.state = "started" if new_state == "received" else new_state
-            repository_id = build.repository_id
+            repository_id, changed = build.repository_id, build.state != old_state
         self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}", f"repo:{repository_id}")
+        if changed:
+            self.ctx.build_changed(build_id, build.state)
         if schedule_next:
             await self.scheduler.schedule(build_id)
 
@@ -146,6 +149,7 @@ class Hub:
             assert build is not None
             build.state, build.finished_at = "created", None
             build_id = build.id
+        self.ctx.build_changed(build_id, "created")
         await self.scheduler.schedule(build_id)
         await self.job_changed(build_id, job_id)
         return True

@@ -14,6 +14,7 @@ from roundhouse.settings import Settings
 def build_payload(
     job: Job, build: Build, repository: Repository, settings: Settings, web_url: str
 ) -> JobPayload:
+    request = build.request  # pull-request data and the ref to fetch
     payload: JobPayload = {
         "v": PROTOCOL_VERSION,
         "lease": job.lease or "",
@@ -37,11 +38,14 @@ def build_payload(
         "commit": {
             "sha": build.sha,
             "branch": build.branch or "",
-            "ref": None,
+            "ref": request.ref,
             "tag": build.tag,
             "message": build.message,
             "range": None,
-            "pull_request": None,
+            "pull_request": request.pull_request_number,
+            "pull_request_head_branch": request.head_branch,
+            "pull_request_head_sha": request.head_sha,
+            "pull_request_head_slug": request.head_slug,
         },
         "config": job.config,
         "env_vars": [],

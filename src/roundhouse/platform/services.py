@@ -17,6 +17,7 @@ from roundhouse.platform.logs import LogService
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
 from roundhouse.platform.scheduler import Scheduler
+from roundhouse.platform.statuses import StatusReporter
 from roundhouse.platform.triggers import Triggers
 from roundhouse.platform.workers import WorkerRegistry
 from roundhouse.settings import Settings
@@ -33,6 +34,7 @@ class Services:
     poller: Poller
     workers: WorkerRegistry
     reconciler: Reconciler
+    statuses: StatusReporter
     admin_token: str = ""
 
     @classmethod
@@ -43,8 +45,10 @@ class Services:
         )
         scheduler = Scheduler(ctx)
         gatekeeper = Gatekeeper(ctx, scheduler)
-        triggers = Triggers(ctx, gatekeeper)
         hub, logs = Hub(ctx, scheduler), LogService(ctx)
+        triggers = Triggers(ctx, gatekeeper, hub)
+        statuses = StatusReporter(ctx)
+        ctx.build_listeners.append(statuses.build_changed)
         return cls(
             ctx=ctx,
             scheduler=scheduler,
@@ -55,6 +59,7 @@ class Services:
             poller=Poller(ctx, triggers),
             workers=WorkerRegistry(ctx),
             reconciler=Reconciler(ctx, scheduler, hub, logs),
+            statuses=statuses,
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -77,6 +82,7 @@ class Services:
         await self.triggers.drain()
         await self.workers.stop()
         await self.hub.stop()
+        await self.statuses.stop()
         await self.logs.stop()
         await self.ctx.broker.close()
         engine = self.ctx.sessions.kw.get("bind")

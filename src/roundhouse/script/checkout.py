@@ -84,7 +84,8 @@ def _is_local_path(url: str) -> bool:
 def _pull_ref(payload: Any) -> str | None:
     commit = payload["commit"]
     ref = commit.get("ref") or ""
-    if commit.get("pull_request") and ref.startswith("refs/pull/"):
+    # GitHub and Gitea keep pull requests under refs/pull/, GitLab under refs/merge-requests/.
+    if commit.get("pull_request") and ref.startswith(("refs/pull/", "refs/merge-requests/")):
         return str(ref)
     return None
 

@@ -36,6 +36,7 @@ def repository(
         "poll": repo.poll,
         "last_polled_at": _time(repo.last_polled_at),
         "poll_error": repo.poll_error,
+        "forge": repo.forge,
         "web_url": f"{public_url}/{repo.slug}",
         "last_build": build(last_build, public_url) if last_build else None,
     }
@@ -52,6 +53,10 @@ def build(b: Build, public_url: str, jobs: list[Job] | None = None) -> dict[str,
         "branch": b.branch,
         "tag": b.tag,
         "commit": {"sha": b.sha, "message": b.message},
+        "pull_request_number": b.pull_request_number,
+        "pull_request_title": b.request.pull_request_title,
+        "pull_request": pull_request(b.request),
+        "status_error": b.status_error,
         "stages": b.stages,
         "fast_finish": b.fast_finish,
         "messages": b.messages,
@@ -101,6 +106,21 @@ def job(
     return data
 
 
+def pull_request(r: Request) -> dict[str, Any] | None:
+    """The pull request a request or build is about (`branch` is then its base branch)."""
+    if r.pull_request_number is None:
+        return None
+    return {
+        "number": r.pull_request_number,
+        "title": r.pull_request_title,
+        "head_branch": r.head_branch,
+        "head_sha": r.head_sha,
+        "head_slug": r.head_slug,
+        "fork": r.fork,
+        "ref": r.ref,
+    }
+
+
 def request(r: Request) -> dict[str, Any]:
     return {
         "@type": "request",
@@ -109,6 +129,8 @@ def request(r: Request) -> dict[str, Any]:
         "branch": r.branch,
         "tag": r.tag,
         "commit": {"sha": r.sha, "message": r.message},
+        "sender": r.sender,
+        "pull_request": pull_request(r),
         "state": r.state,
         "result": r.result,
         "reason": r.reason,

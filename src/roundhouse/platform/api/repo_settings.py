@@ -1,0 +1,82 @@
+"""Repository settings: GET and PATCH /api/repo/{slug}/settings.
+
+Travis's switches (build_pushes, build_pull_requests, auto_cancel_pushes,
+auto_cancel_pull_requests), polling, and the connection to the forge (docs/forges.md).
+The webhook secret and the forge token can be written but never read back: reads only say
+whether they are set.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from roundhouse.db.models import Repository
+from roundhouse.platform.api.deps import ServicesDep, UserDep, find_repository
+
+router = APIRouter()
+SWITCHES = (
+    "build_pushes",
+    "build_pull_requests",
+    "auto_cancel_pushes",
+    "auto_cancel_pull_requests",
+    "poll",
+)
+
+
+class SettingsChange(BaseModel):
+    """Only the fields sent change; null (or "") clears forge, URL, token and secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    build_pushes: bool | None = None
+    build_pull_requests: bool | None = None
+    auto_cancel_pushes: bool | None = None
+    auto_cancel_pull_requests: bool | None = None
+    poll: bool | None = None
+    forge: Literal["github", "gitea", "gitlab"] | None = None
+    forge_api_url: str | None = None
+    forge_token: str | None = None
+    webhook_secret: str | None = None
+
+    @field_validator("forge_api_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL, such as https://api.github.com")
+        return value.rstrip("/") if value else None
+
+
+def settings_of(repo: Repository) -> dict[str, Any]:
+    data: dict[str, Any] = {"@type": "settings", "slug": repo.slug}
+    data.update({name: getattr(repo, name) for name in SWITCHES})
+    data.update(
+        forge=repo.forge,
+        forge_api_url=repo.forge_api_url,
+        forge_token_set=bool(repo.forge_token),
+        webhook_secret_set=bool(repo.webhook_secret),
+    )
+    return data
+
+
+@router.get("/repo/{slug:path}/settings")
+async def get_settings(slug: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+    async with svc.ctx.sessions() as session:
+        return settings_of(await find_repository(session, slug, user))
+
+
+@router.patch("/repo/{slug:path}/settings")
+async def change_settings(
+    slug: str, body: SettingsChange, svc: ServicesDep, user: UserDep
+) -> dict[str, Any]:
+    async with svc.ctx.sessions() as session, session.begin():
+        repo = await find_repository(session, slug, user)
+        for name in body.model_fields_set:
+            value = getattr(body, name)
+            if name not in SWITCHES:
+                setattr(repo, name, value or None)  # "" clears, like null
+            elif value is not None:  # a switch is on or off; null leaves it as it is
+                setattr(repo, name, value)
+        return settings_of(repo)
