@@ -6,7 +6,6 @@ Cases not passed yet are listed in KNOWN_FAILING (compactly, by spec file) as st
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,9 @@ from roundhouse.travisyml.env import pairs, vars_of
 from roundhouse.travisyml.load import load
 from roundhouse.travisyml.messages import Message
 from roundhouse.travisyml.normalize import normalize
+from tests.conformance import shared_data
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "normalize.json"
+DATA = shared_data("normalize.json")
 if not DATA.exists():
     pytest.skip(f"conformance data not found at {DATA}", allow_module_level=True)
 
