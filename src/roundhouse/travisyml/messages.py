@@ -39,6 +39,8 @@ TEXTS: dict[str, str] = {
     "invalid_condition": "invalid condition: {condition}",
     "invalid_env_var": "invalid env var: {var}",
     "secure": "using a plain string on a key that expects an encrypted string",
+    "undecryptable": "unable to decrypt a secure value: {reason}",
+    "secure_dropped": "dropping secure values: {reason}",
     "skip_job": "skipping job #{number}, condition does not match: {condition}",
     "skip_stage": "skipping stage #{number}, condition does not match: {condition}",
     "skip_exclude": "skipping jobs exclude rule #{number}, condition does not match: {condition}",
