@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import keys as K
+from .addons import normalize_addons
 from .deploy import normalize_deploy
 from .env import EnvVar, scalar_text, vars_of
 from .messages import Messages
@@ -46,8 +47,10 @@ def normalize(config: Any, msgs: Messages, *, defaults: bool = True) -> dict[str
             out[key] = [_enum(key, x, key, msgs) for x in _scalars(value, key, msgs)]
         elif key in K.VERSION_KEYS:
             out[key] = [_text(x) for x in _as_list(value) if x is not None]
-        else:
-            out[key] = normalize_job_value(key, value, key, msgs)
+        elif value is not None:  # Travis drops root keys given as null (`cache:`)
+            result = normalize_job_value(key, value, key, msgs)
+            if result is not None:
+                out[key] = result
     for key in ("os", "arch", *K.VERSION_KEYS):
         if key in out and not out[key]:
             del out[key]
@@ -93,6 +96,10 @@ def normalize_job_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
         return _text(first) if first is not None else None
     if key in ("if", "name", "stage"):
         return scalar_text(value) if value is not None else None
+    if key == "addons":
+        addons = normalize_addons(value, path, msgs)
+        # Every addon dropped (a required key missing): the section goes too.
+        return None if addons == {} and value else addons
     if key == "services":
         return [K.SERVICE_ALIASES.get(str(s), str(s)) for s in _as_list(value) if s is not None]
     return value
