@@ -17,8 +17,9 @@ from .validate import cast, type_name
 PROVIDERS: frozenset[str] = frozenset(
     {
         "anynines", "atlas", "azure_web_apps", "bintray", "bitballoon", "bluemixcloudfoundry",
-        "boxfuse", "cargo", "catalyze", "chef_supermarket", "cloud66", "cloudfiles", "cloudformation",
-        "cloudfoundry", "codedeploy", "convox", "datica", "elasticbeanstalk", "engineyard",
+        "boxfuse", "cargo", "catalyze", "chef_supermarket", "cloud66", "cloudfiles",
+        "cloudformation", "cloudfoundry", "codedeploy", "convox", "datica", "elasticbeanstalk",
+        "engineyard",
         "firebase", "flynn", "gae", "gcs", "git_push", "gleis", "hackage", "hephy", "heroku",
         "lambda", "launchpad", "modulus", "netlify", "npm", "openshift", "opsworks", "packagecloud",
         "pages", "puppetforge", "pypi", "releases", "rubygems", "s3", "scalingo", "script", "snap",
