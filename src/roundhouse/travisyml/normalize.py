@@ -32,6 +32,10 @@ def normalize(config: Any, msgs: Messages, *, defaults: bool = True) -> dict[str
         if key in (".result", ".configured"):
             continue
         if key == "env":
+            if isinstance(value, (bool, int)):
+                msgs.add("error", "env", "invalid_type", expected="map", actual=_type_name(value),
+                         value=value)  # fmt: skip
+                continue
             out["env"] = normalize_env(value, msgs)
         elif key == "jobs":
             out["jobs"] = normalize_jobs(value, msgs)
@@ -130,8 +134,12 @@ def normalize_env(value: Any, msgs: Messages) -> dict[str, Any]:
     """Root env as {"global": [vars], "jobs": [[vars], ...]} (one inner list per job)."""
     if isinstance(value, dict) and (set(value) & {"global", "jobs", "matrix"}):
         value = _rename(dict(value), {"matrix": "jobs"}, "env", msgs)
-        global_vars, bad = vars_of(value.get("global"))
+        global_vars, bad = vars_of(_typed_env(value.get("global"), "env.global", msgs))
         jobs_value = value.get("jobs")
+        # Vars given beside `global:` (`env: {global: …, BAR: …}`) are one job's vars.
+        extra = {k: v for k, v in value.items() if k not in ("global", "jobs")}
+        if extra and jobs_value is None:
+            jobs_value = extra
     else:
         global_vars, bad = [], []
         jobs_value = value
@@ -143,12 +151,32 @@ def normalize_env(value: Any, msgs: Messages) -> dict[str, Any]:
     for entry in entries:
         if entry is None:
             continue
-        found, bad = vars_of(entry)
+        found, bad = vars_of(_typed_env(entry, "env.jobs", msgs))
         for var in bad:
             msgs.add("error", "env.jobs", "invalid_env_var", var=var)
         if found:
             jobs.append(found)
     return {"global": global_vars, "jobs": jobs}
+
+
+def _typed_env(entry: Any, path: str, msgs: Messages) -> Any:
+    """An env entry without values of the wrong type: `secure:` without a value is dropped,
+    a var whose value is a map or list is reported and set to the empty string."""
+    if isinstance(entry, list):
+        return [_typed_env(item, path, msgs) for item in entry]
+    if not isinstance(entry, dict):
+        return entry
+    if set(entry) == {"secure"} and entry["secure"] is None:
+        msgs.add("warn", f"{path}.secure", "empty", key=f"{path}.secure")
+        return None
+    out: dict[str, Any] = {}
+    for name, value in entry.items():
+        if isinstance(value, list) or (isinstance(value, dict) and set(value) != {"secure"}):
+            msgs.add("error", f"{path}.{name}", "invalid_type", expected="str",
+                     actual=_type_name(value), value=value)  # fmt: skip
+            value = None
+        out[name] = value
+    return out
 
 
 def normalize_jobs(value: Any, msgs: Messages) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def validate(config: dict[str, Any], msgs: Messages) -> dict[str, Any]:
             config[key] = cast(config[key], kind, key, msgs)
     if isinstance(config.get("git"), dict):
         config["git"] = validate_git(config["git"], "git", msgs)
-    if "cache" in config:
+    if config.get("cache") is not None:
         config["cache"] = validate_cache(config["cache"], msgs)
     if "branches" in config:
         config["branches"] = validate_branches(config["branches"], msgs)
@@ -71,6 +71,9 @@ def fix_keys(
     where = path or "root"
     for key, value in data.items():
         if key in (".result", ".configured") or key.strip('"') in (".result", ".configured"):
+            continue
+        if key.startswith("_"):
+            out[key] = value  # a private key, the place for YAML anchors: kept as it is
             continue
         fixed = key if key in known else _repair(key, known, where, msgs, _line(msgs, path, key))
         if fixed is None:
