@@ -22,6 +22,7 @@ TEXTS: dict[str, str] = {
     "deprecated_key": "deprecated key {key} ({info})",
     "deprecated_value": 'deprecated value "{value}" ({info})',
     "downcase": 'downcasing "{value}"',
+    "edge": "this key is experimental and might change or be removed",
     "duplicate": "duplicate values: {values}",
     "duplicate_key": "duplicate key {key}, the later value wins",
     "empty": "dropping empty section {key}",

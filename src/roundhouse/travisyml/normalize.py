@@ -94,7 +94,12 @@ def normalize_job_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
         return _enum(key, _first(value, path, msgs), path, msgs)
     if key == "dist":
         first = _first(value, path, msgs)
-        return scalar_text(first).lower() if first is not None else None
+        return _lower(scalar_text(first), path, msgs) if first is not None else None
+    if key in ENUMS:
+        return _enum_value(key, _first(value, path, msgs), path, msgs)
+    if key == "version" and isinstance(value, str) and not K.VERSION_FORMAT.match(value):
+        msgs.add("error", path, "invalid_format", value=value, format=K.VERSION_FORMAT.pattern)
+        return None
     if key in K.VERSION_KEYS:
         first = _first(value, path, msgs)
         return _text(first) if first is not None else None
@@ -271,6 +276,27 @@ def _enum(key: str, value: Any, path: str, msgs: Messages) -> str | None:
         msgs.add("info", path, "alias_value", alias=lowered, value=canonical)
         return canonical
     return lowered
+
+
+# Root keys with a fixed set of values; `stack` (internal build images) is experimental.
+ENUMS: dict[str, tuple[str, ...]] = {"virt": ("vm", "lxd"), "stack": K.STACKS}
+
+
+def _enum_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
+    if value is None or isinstance(value, (dict, list)):
+        return value
+    text = _lower(scalar_text(value), path, msgs)
+    if text not in ENUMS[key]:
+        msgs.add("error", path, "unknown_value", value=text)
+    elif key == "stack":
+        msgs.add("info", path, "edge")
+    return text
+
+
+def _lower(text: str, path: str, msgs: Messages) -> str:
+    if text.lower() != text:
+        msgs.add("info", path, "downcase", value=text)
+    return text.lower()
 
 
 def _scalars(value: Any, path: str, msgs: Messages) -> list[Any]:
