@@ -78,7 +78,7 @@ def split_line(line: str) -> tuple[list[str], list[str]]:
         elif _quoted_pair(word):
             # "BAR='bar'": a whole assignment in quotes is that assignment.
             name, _, value = word[1:-1].partition("=")
-            found.append(var_from_pair(name, value))
+            found.append(pair_text(name, value))
         else:
             invalid.append(word)
         i = max(end, i + 1)
@@ -126,7 +126,11 @@ def scalar_text(value: Any) -> str:
 def var_from_pair(name: str, value: Any) -> EnvVar:
     if isinstance(value, dict) and "secure" in value:
         return {"secure": value["secure"]}
-    text = scalar_text(value)
+    return pair_text(name, scalar_text(value))
+
+
+def pair_text(name: str, text: str) -> str:
+    """`NAME=value` with the value kept one shell word."""
     if not _SAFE_VALUE.match(text):
         # Keep the value one shell word, but leave $VAR expansion working.
         escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")

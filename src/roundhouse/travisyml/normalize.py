@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import keys as K
+from . import sections
 from .addons import normalize_addons
 from .deploy import normalize_deploy
 from .env import EnvVar, scalar_text, vars_of
 from .messages import Messages
 from .notify_schema import normalize_notifications
-from .validate import type_name, validate
+from .validate import type_name, validate, validate_branches
 from .values import check
 
 
@@ -38,7 +39,9 @@ def normalize(config: Any, msgs: Messages, *, defaults: bool = True) -> dict[str
                 continue
             out["env"] = normalize_env(value, msgs)
         elif key == "jobs":
-            out["jobs"] = normalize_jobs(value, msgs)
+            jobs = normalize_jobs(value, msgs)
+            if jobs is not None:
+                out["jobs"] = jobs
         elif key == "stages":
             out["stages"] = normalize_stages(value, msgs)
         elif key == "deploy":
@@ -50,13 +53,14 @@ def normalize(config: Any, msgs: Messages, *, defaults: bool = True) -> dict[str
         elif key in ("os", "arch"):
             out[key] = [_enum(key, x, key, msgs) for x in _scalars(value, key, msgs)]
         elif key in K.VERSION_KEYS:
-            out[key] = [_text(x) for x in _as_list(value) if x is not None]
+            out[key] = [_version(x) for x in _as_list(value) if x is not None]
         elif value is not None:  # Travis drops root keys given as null (`cache:`)
             result = normalize_job_value(key, value, key, msgs)
             if result is not None:
                 out[key] = result
     for key in ("os", "arch", *K.VERSION_KEYS):
-        if key in out and not out[key]:
+        # An empty list stays only when it is what is left after invalid values were dropped.
+        if key in out and not out[key] and not _as_list(root.get(key)):
             del out[key]
     check(out, msgs)
     if defaults:
@@ -69,7 +73,8 @@ def apply_defaults(config: dict[str, Any], msgs: Messages) -> None:
     if config.get("language") is None:
         language = "objective-c" if config.get("os") == ["osx"] else K.DEFAULT_LANGUAGE
         config["language"] = language
-        msgs.add("info", "root", "default", key="language", default=language)
+        msgs.add("info", "root", "default", key="language", default=language,
+                 line=msgs.line_of("language"))  # fmt: skip
     if not config.get("os"):
         default_os = "osx" if config["language"] == "objective-c" else K.DEFAULT_OS
         config["os"] = [default_os]
@@ -82,7 +87,7 @@ def apply_defaults(config: dict[str, Any], msgs: Messages) -> None:
 def normalize_job_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
     """One key of the root or of a job entry, in its canonical form."""
     if key in K.PHASES or key in K.SEQ_KEYS:
-        return _phase(value)
+        return sections.commands(value, path, msgs)
     if key == "language":
         first = _first(value, path, msgs)
         if isinstance(first, (dict, list)):
@@ -110,7 +115,15 @@ def normalize_job_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
         # Every addon dropped (a required key missing): the section goes too.
         return None if addons == {} and value else addons
     if key == "services":
-        return [K.SERVICE_ALIASES.get(str(s), str(s)) for s in _as_list(value) if s is not None]
+        return sections.normalize_services(value, path, msgs)
+    if key == "import":
+        return sections.normalize_import(value)
+    if key == "workspaces":
+        return sections.normalize_workspaces(value)
+    if key == "android":
+        return sections.normalize_android(value)
+    if key == "repos":
+        return sections.normalize_map(value, path, msgs)
     return value
 
 
@@ -124,12 +137,14 @@ def normalize_entry(entry: Any, path: str, msgs: Messages) -> dict[str, Any] | N
     out: dict[str, Any] = {}
     for key, value in entry.items():
         if key == "env":
-            found, invalid = vars_of(value)
+            found, invalid = vars_of(_typed_env(value, f"{path}.env", msgs))
             for var in invalid:
                 msgs.add("error", f"{path}.env", "invalid_env_var", var=var)
             out["env"] = found
         elif key == "allow_failure":
             out[key] = value is True or scalar_text(value).lower() == "true"
+        elif key == "branches":
+            out[key] = validate_branches(value, msgs)
         else:
             out[key] = normalize_job_value(key, value, f"{path}.{key}", msgs)
     return out
@@ -184,17 +199,18 @@ def _typed_env(entry: Any, path: str, msgs: Messages) -> Any:
     return out
 
 
-def normalize_jobs(value: Any, msgs: Messages) -> dict[str, Any]:
-    """`jobs:` as {include: [...], exclude: [...], allow_failures: [...], fast_finish}."""
-    if isinstance(value, list):
+def normalize_jobs(value: Any, msgs: Messages) -> dict[str, Any] | None:
+    """`jobs:` as {include: [...], exclude: [...], allow_failures: [...], fast_finish};
+    None (the key dropped) when it is no such thing."""
+    # `jobs: [FOO=foo]` (env lines where jobs belong) is not a list of jobs: reported below.
+    if isinstance(value, list) and not (value and all(isinstance(v, str) for v in value)):
         value = {"include": value}
-    if not isinstance(value, dict):
-        if value is not None:
-            msgs.add(
-                "error", "jobs", "invalid_type", actual=_type_name(value), expected="map",
-                value=scalar_text(value),
-            )  # fmt: skip
+    if value is None:
         return {}
+    if not isinstance(value, dict):
+        msgs.add("error", "jobs", "invalid_type", actual=_type_name(value), expected="map",
+                 value=value if isinstance(value, list) else scalar_text(value))  # fmt: skip
+        return None
     value = _rename(dict(value), K.JOBS_ALIASES, "jobs", msgs)
     out: dict[str, Any] = {}
     for key, item in value.items():
@@ -320,11 +336,9 @@ def _first(value: Any, path: str, msgs: Messages) -> Any:
     return value
 
 
-def _phase(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    items = value if isinstance(value, list) else [value]
-    return [scalar_text(x) for x in items if x is not None]
+def _version(value: Any) -> Any:
+    """One value of a version key; `dart_task` entries may be maps (`- test: --platform x`)."""
+    return value if isinstance(value, dict) else _text(value)
 
 
 def _text(value: Any) -> str:

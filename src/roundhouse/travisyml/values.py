@@ -11,6 +11,7 @@ from . import cond, spelling
 from . import keys as K
 from .matrix import supported, supported_on_os
 from .messages import Messages
+from .sections import check_service_dist
 
 _ENUMS: dict[str, tuple[str, ...]] = {
     "dist": K.DIST_VALUES,
@@ -32,6 +33,7 @@ def check(config: dict[str, Any], msgs: Messages) -> None:
             _check_enum(key, value, key, msgs)
     check_support(config, config.get("language"), config.get("os"), "", msgs)
     check_deploy_on(config.get("deploy"), config.get("language"), msgs)
+    check_service_dist(config, "services", msgs)
     if "if" in config and not valid_condition(config["if"], "if", msgs, version):
         del config["if"]
     jobs = config.get("jobs") or {}
