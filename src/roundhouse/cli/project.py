@@ -75,9 +75,13 @@ class Project:
             return ""  # Importer: "already reported"; build() adds the message
         path, _, ref = rest.partition("@")
         relative = PurePosixPath(path)
-        if path.startswith("./") and parent is not None and ":" not in parent:
+        if path.startswith("./"):
             # `./x.yml` is relative to the importing file; other paths to the repository.
-            relative = PurePosixPath(parent.partition("@")[0]).parent / path
+            if parent is None:
+                importer = PurePosixPath(self.path.relative_to(self.root.resolve()).as_posix())
+            else:
+                importer = PurePosixPath(parent.rpartition(":")[2].partition("@")[0])
+            relative = importer.parent / path
         target = (self.root / relative).resolve()
         if not target.is_relative_to(self.root.resolve()):
             raise ValueError("the path leaves the repository")
