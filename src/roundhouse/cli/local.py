@@ -116,8 +116,7 @@ def run_local(
     key: KeyOpt = None,
     backend: Annotated[str, typer.Option(help="Where jobs run: local.")] = "local",
 ) -> None:
-    """Run the build's jobs here, stage by stage, printing their logs; exit 0 only if the
-    build passed (1 failed, 2 errored, 3 canceled)."""
+    """Run the build's jobs here in stage order and print their logs; exit 0 if it passed."""
     if backend not in BACKENDS:
         fail(f"--backend {backend!r}: run-local supports {', '.join(BACKENDS)}", 2)
     build = LocalBuild(file, branch, key)

@@ -35,7 +35,7 @@ def print_messages(project: Project, messages: list[Message]) -> None:
 
 @app.command()
 def lint(file: FileArg = None, as_json: JsonOpt = False) -> None:
-    """Check a .travis.yml: every message as `[level] on key: text`; exit 1 on any error."""
+    """Check a .travis.yml and print its messages; exit 1 on any error."""
     project = Project(file)
     result = project.build({"type": "api"})
     messages = [m for m in result.messages if m.code not in REQUEST_CODES]
