@@ -37,19 +37,21 @@ class Project:
         except (OSError, UnicodeDecodeError) as error:
             fail(f"cannot read {self.path}: {error}", 2)
 
-    def git(self, *args: str, cwd: Path | None = None) -> str | None:
+    def git(self, *args: str, strip: bool = True) -> str | None:
         """git's output, or None outside a repository or when git fails."""
         try:
             done = subprocess.run(
                 ["git", *args],
-                cwd=cwd or self.path.parent,
+                cwd=self.path.parent,
                 capture_output=True,
                 text=True,
                 check=False,
             )
         except OSError:
             return None
-        return done.stdout.strip() if done.returncode == 0 else None
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() if strip else done.stdout
 
     @cached_property
     def root(self) -> Path:
@@ -86,7 +88,8 @@ class Project:
         if not target.is_relative_to(self.root.resolve()):
             raise ValueError("the path leaves the repository")
         if ref:
-            return self.git("show", f"{ref}:{target.relative_to(self.root.resolve())}")
+            path_at_ref = target.relative_to(self.root.resolve()).as_posix()
+            return self.git("show", f"{ref}:{path_at_ref}", strip=False)
         return target.read_text(encoding="utf-8") if target.is_file() else None
 
     def build(self, request: dict[str, Any], *, defaults: bool = True) -> MatrixResult:
