@@ -15,7 +15,7 @@ import typer
 
 from roundhouse.cli.common import app, fail
 from roundhouse.cli.project import Project, location
-from roundhouse.cli.yml import FileArg
+from roundhouse.cli.yml import FileArg, job_summary
 
 if TYPE_CHECKING:
     from roundhouse.protocol import JobPayload
@@ -181,14 +181,8 @@ async def run_job(build: LocalBuild, job: MatrixJob, work_dir: Path) -> str:
 
     # Prefetch 1: parts are printed strictly in order.
     await broker.consume(LOG_QUEUE, show, prefetch=1)
-    typer.echo(f"=== Job {job.number} {job_title(job)}")
+    typer.echo(f"=== Job {job.number} {job_summary(job)}")
     state = await Runner(broker, LocalBackend(), "run-local", work_dir).run(payload, JobControl())
     await printed.wait()
     await broker.close()
     return state
-
-
-def job_title(job: MatrixJob) -> str:
-    from roundhouse.cli.yml import job_summary
-
-    return job_summary(job)
