@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-from roundhouse.platform.auth import TOKEN_FILE
+# httpx and the platform are imported where used: every CLI command imports this module, and
+# the offline ones (lint, matrix, compile) must start fast.
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -25,6 +27,8 @@ def find_token(explicit: str | None, data_dir: Path) -> str:
         return explicit
     if os.environ.get("ROUNDHOUSE_TOKEN"):
         return os.environ["ROUNDHOUSE_TOKEN"]
+    from roundhouse.platform.auth import TOKEN_FILE
+
     path = Path(os.environ.get("ROUNDHOUSE_DATA_DIR", str(data_dir))) / TOKEN_FILE
     return path.read_text().strip() if path.is_file() else ""
 
@@ -33,6 +37,8 @@ class Client:
     def __init__(
         self, url: str | None, token: str | None, data_dir: Path = Path(".roundhouse")
     ) -> None:
+        import httpx
+
         self.url = (url or os.environ.get("ROUNDHOUSE_URL") or DEFAULT_URL).rstrip("/")
         headers = {}
         found = find_token(token, data_dir)
@@ -57,6 +63,8 @@ class Client:
         )
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
         try:
             return self._check(self.http.request(method, path, **kwargs))
         except httpx.TransportError as error:
@@ -76,6 +84,8 @@ class Client:
 
     def stream_lines(self, path: str) -> Iterator[tuple[str, str]]:
         """Server-Sent Events as (event, data) pairs."""
+        import httpx
+
         try:
             with self.http.stream("GET", path, timeout=None) as response:
                 if not response.is_success:

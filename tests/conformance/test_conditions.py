@@ -6,15 +6,14 @@ Every case of the shared data set is one test; known gaps are listed in KNOWN_FA
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from roundhouse.travisyml.conditions import ConditionError, evaluate, parse, validate
+from tests.conformance import shared_data
 
-# The shared folder sits beside the repository checkout, both locally and in CI.
-CASES_PATH = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "conditions.json"
+CASES_PATH = shared_data("conditions.json")
 
 if not CASES_PATH.is_file():
     pytest.skip(f"conformance data not found at {CASES_PATH}", allow_module_level=True)

@@ -6,7 +6,6 @@ Cases not passed yet are listed in KNOWN_FAILING and run as strict xfails.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from roundhouse.travisyml.load import load
 from roundhouse.travisyml.matrix import rows
 from roundhouse.travisyml.messages import Message, Messages
 from roundhouse.travisyml.normalize import normalize
+from tests.conformance import shared_data
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "matrix.json"
+DATA = shared_data("matrix.json")
 if not DATA.exists():
     pytest.skip(f"conformance data not found at {DATA}", allow_module_level=True)
 

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from roundhouse.cli.common import ConfigOpt, app, fail
-from roundhouse.settings import SettingsError
 
 
 @app.command()
@@ -30,6 +29,6 @@ def up(
         settings = settings_module.load(
             config, data_dir=data_dir, listen_host=host, listen_port=port, pool_size=workers
         )
-    except SettingsError as error:
+    except settings_module.SettingsError as error:
         fail(str(error))
     serve(settings)

@@ -25,8 +25,12 @@ def local_payload(
     build_number: int = 1,
     job_index: int = 1,
     env_vars: list[dict[str, Any]] | None = None,
+    secrets: list[str] | None = None,
 ) -> JobPayload:
-    """A complete JobPayload for one job of a local build (ids are the job's position)."""
+    """A complete JobPayload for one job of a local build (ids are the job's position).
+
+    `secrets`: decrypted secure strings outside env vars, masked like secure vars.
+    """
     payload: JobPayload = {
         "v": PROTOCOL_VERSION,
         "lease": "local",
@@ -59,5 +63,5 @@ def local_payload(
         "max_log_bytes": 4 * 1024 * 1024,
         "web_url": "",
     }
-    payload["secrets"] = secret_values(payload)
+    payload["secrets"] = secret_values(payload, secrets or ())
     return payload

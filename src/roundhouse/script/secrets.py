@@ -1,11 +1,13 @@
 """The values a worker must mask in a job's log, in every form they are likely to appear.
 
-Fills the payload's `secrets`: private settings variables and secure .travis.yml variables.
+Fills the payload's `secrets`: private settings variables, secure .travis.yml variables, and
+other decrypted secure strings (deploy keys, tokens: `travisyml.secure.SecureValues.values`).
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -37,10 +39,15 @@ def forms(value: str) -> set[str]:
     return {f for f in found if len(f) >= MIN_LENGTH}
 
 
-def secret_values(payload: Any) -> list[str]:
-    """Every string to mask for this job, longest first (so a longer match wins)."""
+def secret_values(payload: Any, extra: Iterable[str] = ()) -> list[str]:
+    """Every string to mask for this job, longest first (so a longer match wins).
+
+    `extra`: decrypted secure strings that are not env vars, so not visible as secure here.
+    """
     configured, _ = config_vars(payload.get("config") or {})
     values: set[str] = set()
+    for value in extra:
+        values |= forms(value)
     for var in [*settings_vars(payload), *configured]:
         if var.secure:
             # Values are shell text; the log shows what bash made of them.

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from . import keys as K
@@ -19,8 +18,6 @@ from .normalize import normalize
 from .request import rejection
 from .result import MatrixJob, MatrixResult, ordered
 
-log = logging.getLogger(__name__)
-
 
 def build_matrix(
     yaml_text: str,
@@ -33,7 +30,9 @@ def build_matrix(
     try:
         return _build(yaml_text, dict(request or {}), defaults=defaults, import_fn=import_fn)
     except Exception as exc:  # a bug must not take the gatekeeper down with it
-        log.exception("internal error while building the matrix")
+        import logging  # only here: importing it costs every CLI start a few ms
+
+        logging.getLogger(__name__).exception("internal error while building the matrix")
         message = Message("error", "root", "internal_error", f"internal error: {exc!r}")
         return MatrixResult(False, "internal error while reading .travis.yml", messages=[message])
 

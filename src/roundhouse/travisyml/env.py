@@ -17,7 +17,8 @@ _SAFE_VALUE = re.compile(r"^[^\s\"'`\\$;&|<>()]*$")
 
 
 def _read_value(text: str, i: int) -> int:
-    """Index just past the shell word starting at `i` (quotes, backticks and $(...) kept)."""
+    """Index just past the shell word starting at `i` (quotes, backticks and $(...) kept);
+    past the end of `text` when a quote is never closed."""
     n = len(text)
     while i < n and not text[i].isspace():
         char = text[i]
@@ -29,7 +30,7 @@ def _read_value(text: str, i: int) -> int:
             i = _skip_subshell(text, i + 2)
         else:
             i += 1
-    return min(i, n)
+    return i
 
 
 def _skip_quoted(text: str, i: int, quote: str) -> int:
@@ -67,14 +68,28 @@ def split_line(line: str) -> tuple[list[str], list[str]]:
             i += len("SECURE ")
             continue
         match = _NAME.match(line, i)
-        if match and match.end() < n and line[match.end()] == "=":
-            end = _read_value(line, match.end() + 1)
-            found.append(line[i:end])
+        is_pair = bool(match and match.end() < n and line[match.end()] == "=")
+        end = _read_value(line, match.end() + 1 if match and is_pair else i)
+        word = line[i:end]
+        if end > n:
+            invalid.append(word)  # an unclosed quote: FOO="
+        elif is_pair:
+            found.append(word)
+        elif _quoted_pair(word):
+            # "BAR='bar'": a whole assignment in quotes is that assignment.
+            name, _, value = word[1:-1].partition("=")
+            found.append(pair_text(name, value))
         else:
-            end = _read_value(line, i)
-            invalid.append(line[i:end])
+            invalid.append(word)
         i = max(end, i + 1)
     return found, invalid
+
+
+def _quoted_pair(word: str) -> bool:
+    if len(word) < 3 or word[0] not in "\"'" or word[-1] != word[0]:
+        return False
+    name, equals, _ = word[1:-1].partition("=")
+    return bool(equals) and _NAME.fullmatch(name) is not None
 
 
 def unquote(value: str) -> str:
@@ -111,7 +126,11 @@ def scalar_text(value: Any) -> str:
 def var_from_pair(name: str, value: Any) -> EnvVar:
     if isinstance(value, dict) and "secure" in value:
         return {"secure": value["secure"]}
-    text = scalar_text(value)
+    return pair_text(name, scalar_text(value))
+
+
+def pair_text(name: str, text: str) -> str:
+    """`NAME=value` with the value kept one shell word."""
     if not _SAFE_VALUE.match(text):
         # Keep the value one shell word, but leave $VAR expansion working.
         escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")

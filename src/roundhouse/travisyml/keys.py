@@ -5,6 +5,8 @@ Facts only (names and relations as Travis documents them); the logic lives elsew
 
 from __future__ import annotations
 
+import re
+
 # Matrix expansion keys in Travis's order: `os` varies slowest; `env` (env.jobs) comes last.
 EXPAND_KEYS: tuple[str, ...] = (
     "os", "arch", "compiler", "osx_image", "jdk", "crystal", "dotnet", "mono", "solution",
@@ -50,6 +52,13 @@ DIST_VALUES: tuple[str, ...] = (
     "precise", "trusty", "xenial", "bionic", "focal", "jammy", "noble", "server-2016", "rhel8",
 )  # fmt: skip
 
+# Travis's internal build images, selectable with `stack:` (experimental).
+STACKS: tuple[str, ...] = (
+    "connie", "amethyst", "garnet", "stevonnie", "opal", "sardonyx", "onion", "cookiecat",
+)  # fmt: skip
+# `version: "~> 1.0"`: the config format version a file asks for.
+VERSION_FORMAT = re.compile(r"^(~>|>|>=|=|<=|<) (\d+(?:\.\d+)?(?:\.\d+)?)$")
+
 SERVICE_ALIASES: dict[str, str] = {
     "memcache": "memcached", "postgres": "postgresql", "rabbitmq-server": "rabbitmq",
     "redis-server": "redis",
@@ -83,7 +92,7 @@ _R_KEYS: frozenset[str] = frozenset(
         "apt_packages", "brew_packages", "cran", "repos", "r_build_args", "r_check_args",
         "r_check_revdep", "warnings_are_errors", "remotes", "latex", "fortran", "pandoc",
         "pandoc_version", "use_bioc", "bioc_check", "bioc_required", "bioc_use_devel",
-        "disable_homebrew",
+        "disable_homebrew", "bioc",
     }
 )  # fmt: skip
 LANGUAGE_KEYS: dict[str, frozenset[str]] = {
@@ -120,7 +129,7 @@ LANGUAGE_KEYS: dict[str, frozenset[str]] = {
     "rust": frozenset({"rust"}),
     "scala": frozenset({"scala", "jdk", "sbt_args"}),
     "shell": frozenset(),
-    "smalltalk": frozenset({"smalltalk", "smalltalk_config", "smalltalk_vm"}),
+    "smalltalk": frozenset({"smalltalk", "smalltalk_config", "smalltalk_vm", "smalltalk_edge"}),
 }
 
 LANGUAGE_SPECIFIC: frozenset[str] = frozenset().union(*LANGUAGE_KEYS.values())
@@ -140,7 +149,7 @@ OS_EXCEPT: dict[str, frozenset[str]] = {
 SEQ_KEYS: frozenset[str] = frozenset(
     {
         "r_packages", "r_github_packages", "r_binary_packages", "bioc_packages",
-        "apt_packages", "brew_packages",
+        "apt_packages", "brew_packages", "hxml",
     }
 )  # fmt: skip
 

@@ -127,7 +127,7 @@ class _Constructor:
             child_path = f"{path}.{key}" if path else key
             line = key_node.start_mark.line + 1
             if key in result:
-                self.messages.add("warn", path or "root", "duplicate_key", line=line, key=key)
+                self.messages.add("error", path or "root", "duplicate_key", line=line, key=key)
             self.lines[child_path] = line
             result[key] = self.build(value_node, child_path)
         return result

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import keys as K
+from . import sections
+from .addons import normalize_addons
 from .deploy import normalize_deploy
 from .env import EnvVar, scalar_text, vars_of
 from .messages import Messages
 from .notify_schema import normalize_notifications
-from .validate import type_name, validate
+from .validate import type_name, validate, validate_branches
 from .values import check
 
 
@@ -31,9 +33,15 @@ def normalize(config: Any, msgs: Messages, *, defaults: bool = True) -> dict[str
         if key in (".result", ".configured"):
             continue
         if key == "env":
+            if isinstance(value, (bool, int)):
+                msgs.add("error", "env", "invalid_type", expected="map", actual=_type_name(value),
+                         value=value)  # fmt: skip
+                continue
             out["env"] = normalize_env(value, msgs)
         elif key == "jobs":
-            out["jobs"] = normalize_jobs(value, msgs)
+            jobs = normalize_jobs(value, msgs)
+            if jobs is not None:
+                out["jobs"] = jobs
         elif key == "stages":
             out["stages"] = normalize_stages(value, msgs)
         elif key == "deploy":
@@ -45,11 +53,14 @@ def normalize(config: Any, msgs: Messages, *, defaults: bool = True) -> dict[str
         elif key in ("os", "arch"):
             out[key] = [_enum(key, x, key, msgs) for x in _scalars(value, key, msgs)]
         elif key in K.VERSION_KEYS:
-            out[key] = [_text(x) for x in _as_list(value) if x is not None]
-        else:
-            out[key] = normalize_job_value(key, value, key, msgs)
+            out[key] = [_version(x) for x in _as_list(value) if x is not None]
+        elif value is not None:  # Travis drops root keys given as null (`cache:`)
+            result = normalize_job_value(key, value, key, msgs)
+            if result is not None:
+                out[key] = result
     for key in ("os", "arch", *K.VERSION_KEYS):
-        if key in out and not out[key]:
+        # An empty list stays only when it is what is left after invalid values were dropped.
+        if key in out and not out[key] and not _as_list(root.get(key)):
             del out[key]
     check(out, msgs)
     if defaults:
@@ -62,7 +73,8 @@ def apply_defaults(config: dict[str, Any], msgs: Messages) -> None:
     if config.get("language") is None:
         language = "objective-c" if config.get("os") == ["osx"] else K.DEFAULT_LANGUAGE
         config["language"] = language
-        msgs.add("info", "root", "default", key="language", default=language)
+        msgs.add("info", "root", "default", key="language", default=language,
+                 line=msgs.line_of("language"))  # fmt: skip
     if not config.get("os"):
         default_os = "osx" if config["language"] == "objective-c" else K.DEFAULT_OS
         config["os"] = [default_os]
@@ -75,7 +87,7 @@ def apply_defaults(config: dict[str, Any], msgs: Messages) -> None:
 def normalize_job_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
     """One key of the root or of a job entry, in its canonical form."""
     if key in K.PHASES or key in K.SEQ_KEYS:
-        return _phase(value)
+        return sections.commands(value, path, msgs)
     if key == "language":
         first = _first(value, path, msgs)
         if isinstance(first, (dict, list)):
@@ -87,14 +99,31 @@ def normalize_job_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
         return _enum(key, _first(value, path, msgs), path, msgs)
     if key == "dist":
         first = _first(value, path, msgs)
-        return scalar_text(first).lower() if first is not None else None
+        return _lower(scalar_text(first), path, msgs) if first is not None else None
+    if key in ENUMS:
+        return _enum_value(key, _first(value, path, msgs), path, msgs)
+    if key == "version" and isinstance(value, str) and not K.VERSION_FORMAT.match(value):
+        msgs.add("error", path, "invalid_format", value=value, format=K.VERSION_FORMAT.pattern)
+        return None
     if key in K.VERSION_KEYS:
         first = _first(value, path, msgs)
         return _text(first) if first is not None else None
     if key in ("if", "name", "stage"):
         return scalar_text(value) if value is not None else None
+    if key == "addons":
+        addons = normalize_addons(value, path, msgs)
+        # Every addon dropped (a required key missing): the section goes too.
+        return None if addons == {} and value else addons
     if key == "services":
-        return [K.SERVICE_ALIASES.get(str(s), str(s)) for s in _as_list(value) if s is not None]
+        return sections.normalize_services(value, path, msgs)
+    if key == "import":
+        return sections.normalize_import(value)
+    if key == "workspaces":
+        return sections.normalize_workspaces(value)
+    if key == "android":
+        return sections.normalize_android(value)
+    if key == "repos":
+        return sections.normalize_map(value, path, msgs)
     return value
 
 
@@ -108,12 +137,14 @@ def normalize_entry(entry: Any, path: str, msgs: Messages) -> dict[str, Any] | N
     out: dict[str, Any] = {}
     for key, value in entry.items():
         if key == "env":
-            found, invalid = vars_of(value)
+            found, invalid = vars_of(_typed_env(value, f"{path}.env", msgs))
             for var in invalid:
                 msgs.add("error", f"{path}.env", "invalid_env_var", var=var)
             out["env"] = found
         elif key == "allow_failure":
             out[key] = value is True or scalar_text(value).lower() == "true"
+        elif key == "branches":
+            out[key] = validate_branches(value, msgs)
         else:
             out[key] = normalize_job_value(key, value, f"{path}.{key}", msgs)
     return out
@@ -123,8 +154,12 @@ def normalize_env(value: Any, msgs: Messages) -> dict[str, Any]:
     """Root env as {"global": [vars], "jobs": [[vars], ...]} (one inner list per job)."""
     if isinstance(value, dict) and (set(value) & {"global", "jobs", "matrix"}):
         value = _rename(dict(value), {"matrix": "jobs"}, "env", msgs)
-        global_vars, bad = vars_of(value.get("global"))
+        global_vars, bad = vars_of(_typed_env(value.get("global"), "env.global", msgs))
         jobs_value = value.get("jobs")
+        # Vars given beside `global:` (`env: {global: …, BAR: …}`) are one job's vars.
+        extra = {k: v for k, v in value.items() if k not in ("global", "jobs")}
+        if extra and jobs_value is None:
+            jobs_value = extra
     else:
         global_vars, bad = [], []
         jobs_value = value
@@ -136,7 +171,7 @@ def normalize_env(value: Any, msgs: Messages) -> dict[str, Any]:
     for entry in entries:
         if entry is None:
             continue
-        found, bad = vars_of(entry)
+        found, bad = vars_of(_typed_env(entry, "env.jobs", msgs))
         for var in bad:
             msgs.add("error", "env.jobs", "invalid_env_var", var=var)
         if found:
@@ -144,17 +179,38 @@ def normalize_env(value: Any, msgs: Messages) -> dict[str, Any]:
     return {"global": global_vars, "jobs": jobs}
 
 
-def normalize_jobs(value: Any, msgs: Messages) -> dict[str, Any]:
-    """`jobs:` as {include: [...], exclude: [...], allow_failures: [...], fast_finish}."""
-    if isinstance(value, list):
+def _typed_env(entry: Any, path: str, msgs: Messages) -> Any:
+    """An env entry without values of the wrong type: `secure:` without a value is dropped,
+    a var whose value is a map or list is reported and set to the empty string."""
+    if isinstance(entry, list):
+        return [_typed_env(item, path, msgs) for item in entry]
+    if not isinstance(entry, dict):
+        return entry
+    if set(entry) == {"secure"} and entry["secure"] is None:
+        msgs.add("warn", f"{path}.secure", "empty", key=f"{path}.secure")
+        return None
+    out: dict[str, Any] = {}
+    for name, value in entry.items():
+        if isinstance(value, list) or (isinstance(value, dict) and set(value) != {"secure"}):
+            msgs.add("error", f"{path}.{name}", "invalid_type", expected="str",
+                     actual=_type_name(value), value=value)  # fmt: skip
+            value = None
+        out[name] = value
+    return out
+
+
+def normalize_jobs(value: Any, msgs: Messages) -> dict[str, Any] | None:
+    """`jobs:` as {include: [...], exclude: [...], allow_failures: [...], fast_finish};
+    None (the key dropped) when it is no such thing."""
+    # `jobs: [FOO=foo]` (env lines where jobs belong) is not a list of jobs: reported below.
+    if isinstance(value, list) and not (value and all(isinstance(v, str) for v in value)):
         value = {"include": value}
-    if not isinstance(value, dict):
-        if value is not None:
-            msgs.add(
-                "error", "jobs", "invalid_type", actual=_type_name(value), expected="map",
-                value=scalar_text(value),
-            )  # fmt: skip
+    if value is None:
         return {}
+    if not isinstance(value, dict):
+        msgs.add("error", "jobs", "invalid_type", actual=_type_name(value), expected="map",
+                 value=value if isinstance(value, list) else scalar_text(value))  # fmt: skip
+        return None
     value = _rename(dict(value), K.JOBS_ALIASES, "jobs", msgs)
     out: dict[str, Any] = {}
     for key, item in value.items():
@@ -238,6 +294,27 @@ def _enum(key: str, value: Any, path: str, msgs: Messages) -> str | None:
     return lowered
 
 
+# Root keys with a fixed set of values; `stack` (internal build images) is experimental.
+ENUMS: dict[str, tuple[str, ...]] = {"virt": ("vm", "lxd"), "stack": K.STACKS}
+
+
+def _enum_value(key: str, value: Any, path: str, msgs: Messages) -> Any:
+    if value is None or isinstance(value, (dict, list)):
+        return value
+    text = _lower(scalar_text(value), path, msgs)
+    if text not in ENUMS[key]:
+        msgs.add("error", path, "unknown_value", value=text)
+    elif key == "stack":
+        msgs.add("info", path, "edge")
+    return text
+
+
+def _lower(text: str, path: str, msgs: Messages) -> str:
+    if text.lower() != text:
+        msgs.add("info", path, "downcase", value=text)
+    return text.lower()
+
+
 def _scalars(value: Any, path: str, msgs: Messages) -> list[Any]:
     """Items of a scalar-or-seq value; maps and nested seqs are reported and dropped."""
     out: list[Any] = []
@@ -259,11 +336,9 @@ def _first(value: Any, path: str, msgs: Messages) -> Any:
     return value
 
 
-def _phase(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    items = value if isinstance(value, list) else [value]
-    return [scalar_text(x) for x in items if x is not None]
+def _version(value: Any) -> Any:
+    """One value of a version key; `dart_task` entries may be maps (`- test: --platform x`)."""
+    return value if isinstance(value, dict) else _text(value)
 
 
 def _text(value: Any) -> str:

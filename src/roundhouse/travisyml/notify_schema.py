@@ -10,13 +10,14 @@ from typing import Any
 
 from . import spelling
 from .messages import Messages
-from .validate import cast, fix_keys
+from .validate import cast, fix_keys, type_name
 
 _ON = ("on_success", "on_failure", "on_start", "on_cancel", "on_error")
 _COMMON: dict[str, str] = {"enabled": "bool", "disabled": "bool", "if": "cond", **{
     k: "on" for k in _ON}}  # fmt: skip
 # Per type: the key a bare string fills in, and the kinds of its own keys.
-TYPES: dict[str, tuple[str, dict[str, str]]] = {
+# (None: only mappings are targets.)
+TYPES: dict[str, tuple[str | None, dict[str, str]]] = {
     "email": ("recipients", {"recipients": "seq"}),
     "irc": ("channels", {
         "channels": "seq", "channel_key": "secure", "password": "secure",
@@ -29,8 +30,8 @@ TYPES: dict[str, tuple[str, dict[str, str]]] = {
     "flowdock": ("api_token", {"api_token": "secure", "template": "template"}),
     "hipchat": ("rooms", {"rooms": "seq_secure", "template": "template", "format": "str",
                           "notify": "bool", "on_pull_requests": "bool"}),
-    "pushover": ("api_key", {"api_key": "secure", "users": "seq_secure",
-                             "template": "template"}),
+    "pushover": (None, {"api_key": "seq_secure", "users": "seq_secure",
+                        "template": "template"}),
     "msteams": ("rooms", {"rooms": "seq_secure", "template": "template"}),
 }  # fmt: skip
 ALIASES = {"emails": "email", "webhook": "webhooks", "slacks": "slack"}
@@ -44,24 +45,29 @@ TEMPLATE_VARS = frozenset(
 )  # fmt: skip
 _VAR = re.compile(r"%\{([^}]*)\}")
 _ON_VALUES = ("always", "never", "change")
+_FLAGS = {"yes": True, "on": True, "true": True, "no": False, "off": False, "false": False}
 
 
 def normalize_notifications(value: Any, msgs: Messages) -> dict[str, Any] | None:
     """The canonical `notifications:` mapping (None when given as null)."""
     if value is None:
         return None
+    value = _flag(value)
     if isinstance(value, bool):
         return {"email": [{"enabled": value}]}
+    from_seq = isinstance(value, list)
     if isinstance(value, list):
         maps = [v for v in value if isinstance(v, dict)]
         if not maps:
             return {}
         value = maps[0]
-        msgs.add("warn", "notifications", "unexpected_seq", value=value)
     if not isinstance(value, dict):
         return {"email": [{"recipients": [value]}]}
     known = frozenset({*TYPES, *ALIASES, *_ON, "recipients"})
     value = fix_keys(value, known, "notifications", msgs)
+    if from_seq:
+        shown = {ALIASES.get(k, k): v for k, v in value.items()}
+        msgs.add("warn", "notifications", "unexpected_seq", value=shown)
     shared = {k: value.pop(k) for k in _ON if k in value}
     if "recipients" in value and "email" not in value:
         value["email"] = {"recipients": value.pop("recipients")}
@@ -86,6 +92,7 @@ def targets_of(kind: str, value: Any, msgs: Messages) -> list[dict[str, Any]]:
     path = f"notifications.{kind}"
     if value is None:
         return []
+    value = _flag(value)
     if isinstance(value, bool):
         return [{"enabled": value}]
     items = value if isinstance(value, list) else [value]
@@ -93,12 +100,24 @@ def targets_of(kind: str, value: Any, msgs: Messages) -> list[dict[str, Any]]:
     for item in items:
         if isinstance(item, dict) and set(item) != {"secure"}:
             targets.append(dict(item))
+        elif prefix is None:
+            secure = isinstance(item, dict)
+            msgs.add("error", f"{path}.secure" if secure else path, "invalid_type",
+                     expected="map", actual="secure" if secure else type_name(item),
+                     value=item)  # fmt: skip
         elif kind == "email" and targets and set(targets[-1]) == {prefix}:
             targets[-1][prefix].append(item)
         else:
             targets.append({prefix: [item] if _is_seq(kind, prefix) else item})
     checked = (_target(kind, t, path, msgs) for t in targets)
     return [t for t in checked if t is not None]
+
+
+def _flag(value: Any) -> Any:
+    """`yes`/`no` (YAML 1.1 booleans, kept as strings by the loader) switch a notification."""
+    if isinstance(value, str) and value.lower() in _FLAGS:
+        return _FLAGS[value.lower()]
+    return value
 
 
 def _is_seq(kind: str, key: str) -> bool:
@@ -135,6 +154,9 @@ def _target(kind: str, target: dict[str, Any], path: str, msgs: Messages) -> dic
             if spec == "template":
                 _check_template(target[key], where, msgs)
         elif spec == "secure":
+            if isinstance(value, list):
+                value = target[key] = value[0] if value else None
+                msgs.add("warn", where, "unexpected_seq", value=value)
             _alert_plain([value], where, msgs)
     return target
 

@@ -32,7 +32,7 @@ JOBS_KNOWN: frozenset[str] = frozenset(
 CACHE_FLAGS = ("apt", "bundler", "cargo", "ccache", "cocoapods", "npm", "packages", "pip", "yarn")
 CACHE_KNOWN = frozenset({*CACHE_FLAGS, "directories", "timeout", "edge", "branch"})
 GIT_TYPES: dict[str, str] = {
-    "quiet": "bool", "depth": "num_or_false", "submodules": "bool", "submodules_depth": "num",
+    "quiet": "bool", "depth": "num_or_bool", "submodules": "bool", "submodules_depth": "num",
     "strategy": "enum:clone,tarball", "autocrlf": "autocrlf", "symlinks": "bool",
     "lfs_skip_smudge": "bool", "sparse_checkout": "str", "clone": "bool",
 }  # fmt: skip
@@ -53,7 +53,9 @@ def validate(config: dict[str, Any], msgs: Messages) -> dict[str, Any]:
             config[key] = cast(config[key], kind, key, msgs)
     if isinstance(config.get("git"), dict):
         config["git"] = validate_git(config["git"], "git", msgs)
-    if "cache" in config:
+    elif config.get("git") is not None:
+        _invalid(config["git"], "map", "git", msgs)
+    if config.get("cache") is not None:
         config["cache"] = validate_cache(config["cache"], msgs)
     if "branches" in config:
         config["branches"] = validate_branches(config["branches"], msgs)
@@ -71,6 +73,9 @@ def fix_keys(
     where = path or "root"
     for key, value in data.items():
         if key in (".result", ".configured") or key.strip('"') in (".result", ".configured"):
+            continue
+        if key.startswith("_"):
+            out[key] = value  # a private key, the place for YAML anchors: kept as it is
             continue
         fixed = key if key in known else _repair(key, known, where, msgs, _line(msgs, path, key))
         if fixed is None:
@@ -110,8 +115,8 @@ def cast(value: Any, kind: str, path: str, msgs: Messages) -> Any:
         if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
             return value.lower() in _TRUE
         return _invalid(value, "bool", path, msgs)
-    if kind in ("num", "num_or_false"):
-        if value is False and kind == "num_or_false":
+    if kind in ("num", "num_or_bool"):
+        if isinstance(value, bool) and kind == "num_or_bool":
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -163,10 +168,15 @@ def validate_cache(cache: Any, msgs: Messages) -> Any:
             for key, value in item.items():
                 if key == "directories":
                     directories.extend(_strings(value, "cache.directories", msgs))
+                elif key in (*CACHE_FLAGS, "edge") and isinstance(value, (bool, str)):
+                    out[key] = cast(value, "bool", f"cache.{key}", msgs)
                 else:
                     out[key] = value
         elif isinstance(item, str) and item in CACHE_FLAGS:
             out[item] = True
+        elif isinstance(item, str) and spelling.clean(item) in CACHE_FLAGS:
+            msgs.add("info", "cache", "find_value", original=item, value=spelling.clean(item))
+            out[spelling.clean(item)] = True
         elif item is not None:
             directories.append(_text(item))
     if directories:
@@ -211,7 +221,7 @@ def validate_jobs(jobs: dict[str, Any], path: str, msgs: Messages) -> dict[str, 
                 isinstance(e, dict) and "branch" in e for e in jobs[section]
             ):
                 msgs.add("warn", "jobs.allow_failures", "deprecated_key", key="branch",
-                         info="use a condition (if:) instead")  # fmt: skip
+                         info="use conditional allow_failures using :if")  # fmt: skip
     _report_duplicate_names(jobs.get("include"), msgs)
     return jobs
 

@@ -11,6 +11,7 @@ from . import cond, spelling
 from . import keys as K
 from .matrix import supported, supported_on_os
 from .messages import Messages
+from .sections import check_service_dist
 
 _ENUMS: dict[str, tuple[str, ...]] = {
     "dist": K.DIST_VALUES,
@@ -31,6 +32,8 @@ def check(config: dict[str, Any], msgs: Messages) -> None:
         for value in _values(config.get(key)):
             _check_enum(key, value, key, msgs)
     check_support(config, config.get("language"), config.get("os"), "", msgs)
+    check_deploy_on(config.get("deploy"), config.get("language"), msgs)
+    check_service_dist(config, "services", msgs)
     if "if" in config and not valid_condition(config["if"], "if", msgs, version):
         del config["if"]
     jobs = config.get("jobs") or {}
@@ -119,6 +122,16 @@ def check_support(
         where = f"{path}.os" if path else "os"
         msgs.add("warn", where, "unsupported", on_key="language", on_value=language, key="os",
                  value=os_list[0] if len(os_list) == 1 else os_list)  # fmt: skip
+
+
+def check_deploy_on(deploy: Any, language: Any, msgs: Messages) -> None:
+    """`deploy.on` version keys the language does not have (`on: {python: …}` for ruby)."""
+    for entry in deploy if isinstance(deploy, list) else []:
+        on = entry.get("on") if isinstance(entry, dict) else None
+        for key, value in (on or {}).items() if isinstance(on, dict) else ():
+            if not supported(key, language):
+                msgs.add("warn", f"deploy.on.{key}", "unsupported", on_key="language",
+                         on_value=language, key=key, value=value)  # fmt: skip
 
 
 def valid_condition(expr: Any, path: str, msgs: Messages, version: str = "v1") -> bool:
