@@ -5,7 +5,7 @@ Every message is a JSON object with "v": PROTOCOL_VERSION; these TypedDicts name
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 PROTOCOL_VERSION = 1
 
@@ -77,6 +77,8 @@ class JobPayload(TypedDict):
     timeouts: Timeouts
     max_log_bytes: int
     web_url: str
+    # Whether a sandboxed job may reach the network; absent: the worker's sandbox_network.
+    network: NotRequired[bool]
 
 
 class StateEvent(TypedDict):
