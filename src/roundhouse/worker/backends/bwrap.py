@@ -71,7 +71,7 @@ class JobPlace:
         return self.dir / "home"
 
     def create(self, limits: Limits) -> None:
-        self.dir.mkdir(parents=True)
+        """Fill the new, empty directory and make the cgroups."""
         self.dir.chmod(0o711)  # the sandbox user passes through, but cannot list it
         # Written before the cgroups exist, so that no cgroup can be left unlisted.
         (self.dir / MANIFEST).write_text(self.cgroup.manifest())
@@ -167,17 +167,23 @@ class BwrapBackend(Backend):
         settings = self.settings
         name = images.image_name(payload["config"], settings.default_dist)
         image = images.resolve(name, settings.images)
-        for path in (work_dir, image.root):
-            blocked = images.unreachable_dir(path)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        for needed in (work_dir, image.root):
+            blocked = images.unreachable_dir(needed)
             if blocked is not None:
                 raise JobStartError(
                     f"The sandbox user (uid {settings.sandbox_uid}) cannot enter {blocked} on "
-                    f"the way to {path}; make it searchable (chmod o+x) or move {path}."
+                    f"the way to {needed}; make it searchable (chmod o+x) or move {needed}."
                 )
         path = work_dir / place_name(payload)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            # Never tear down what is there: it is this very job, running.
+            raise JobStartError(f"{path.name} is running on this worker already.") from None
         place = JobPlace(path, JobCgroup.named(path.name, self.cgroup_parents))
         try:
-            await asyncio.to_thread(place.create, self.limits)
+            place.create(self.limits)
             mirrored = await self._fill(place, payload)
             network = payload.get("network", settings.sandbox_network)
             hostname = f"job-{payload['job']['id']}"
