@@ -1,5 +1,6 @@
-"""Helpers of the sandbox backend tests: whether this machine can run them, a work directory
-the sandbox user can reach, payloads, and the host processes of one job.
+"""Helpers of the backend tests: whether this machine can run bwrap, a work directory the
+sandbox user can reach, payloads, the host processes of one job, and a way to run one job
+through the worker's real Runner and read its state and log.
 """
 
 from __future__ import annotations
@@ -8,15 +9,22 @@ import itertools
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roundhouse.protocol import JobPayload
+from roundhouse.broker import Delivery
+from roundhouse.broker.memory import MemoryBroker
+from roundhouse.protocol import LOG_QUEUE, JobPayload
 from roundhouse.script.local import local_payload
 from roundhouse.settings import Settings, SettingsError
+from roundhouse.worker.backends.base import Backend
 from roundhouse.worker.backends.bwrap import BwrapBackend
+from roundhouse.worker.runner import JobControl, Runner
+from tests.conftest import wait_for
 
 _job_ids = itertools.count(1000)
 
@@ -47,6 +55,8 @@ def payload(script: str, **fields: Any) -> JobPayload:
     """A job of the host image with its own id; fields replace the payload's."""
     job_id = next(_job_ids)
     data = local_payload({"dist": "host"}, clone_url="", job_index=job_id)
+    # Unique, as the platform's leases are: cgroup names are machine-wide.
+    data["lease"] = uuid.uuid4().hex
     data["script"] = script
     data.update(fields)
     return data
@@ -74,3 +84,31 @@ def processes_of(place_name: str) -> list[int]:
         if f"/{place_name}\n" in cgroups and alive(int(entry)):
             pids.append(int(entry))
     return pids
+
+
+@dataclass
+class Outcome:
+    state: str
+    log: str
+
+
+async def run_job(
+    backend: Backend, work_dir: Path, payload: JobPayload, control: JobControl | None = None
+) -> Outcome:
+    """Run the job with the worker's Runner; its final state and whole log."""
+    broker = MemoryBroker()
+    parts: dict[int, dict[str, Any]] = {}
+
+    async def collect(delivery: Delivery) -> None:
+        parts[delivery.body["number"]] = delivery.body
+        await delivery.ack()
+
+    await broker.consume(LOG_QUEUE, collect, prefetch=100_000)
+    runner = Runner(broker, backend, "test-worker", work_dir)
+    state = await runner.run(payload, control or JobControl())
+
+    async def final_part() -> bool:
+        return any(part["final"] for part in parts.values())
+
+    await wait_for(final_part, 5, "the last log part")
+    return Outcome(state, "".join(parts[number]["content"] for number in sorted(parts)))

@@ -19,13 +19,13 @@ import pytest
 from roundhouse.worker.backends.bwrap import BwrapBackend, place_name
 from roundhouse.worker.runner import JobControl
 from tests.conftest import wait_for
-from tests.integration.backends.conftest import run_job
 from tests.integration.backends.support import (
     alive,
     bwrap_unavailable,
     payload,
     processes_of,
     reachable_dir,
+    run_job,
 )
 
 UNAVAILABLE = bwrap_unavailable()
