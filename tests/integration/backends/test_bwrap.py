@@ -69,12 +69,15 @@ async def test_job_runs_unprivileged_in_its_own_pid_namespace(
     script = (
         'echo "uid=$(id -u) user=$(id -un) pid=$$ home=$HOME"\n'
         f"kill -0 {os.getpid()} 2>/dev/null && echo 'worker: signalled' || echo 'worker: hidden'\n"
+        'echo "$(hostname) resolves to $(getent hosts "$(hostname)" | cut -f1)"\n'
     )
-    outcome = await run_job(bwrap, work_dir, payload(script))
+    job = payload(script)
+    outcome = await run_job(bwrap, work_dir, job)
 
     assert outcome.state == "passed", outcome.log
     assert "uid=2000 user=travis pid=2 home=/home/travis" in outcome.log
     assert "worker: hidden" in outcome.log
+    assert f"job-{job['job']['id']} resolves to 127.0.0.1" in outcome.log
 
 
 async def test_job_cannot_read_the_hosts_secrets(bwrap: BwrapBackend, work_dir: Path) -> None:

@@ -145,4 +145,5 @@ def test_bwrap_args_network_and_mirror(tmp_path: Path) -> None:
         opened, "--ro-bind"
     )
     assert options(closed, "--bind") == [(str(place.home), "/home/travis")]
-    assert (str(place.dir / "passwd"), "/etc/passwd") in options(closed, "--ro-bind")
+    for name in ("passwd", "group", "hosts"):
+        assert (str(place.dir / name), f"/etc/{name}") in options(closed, "--ro-bind")

@@ -101,7 +101,7 @@ def bwrap_args(
     if image.is_host or (image.root / "var" / "tmp").is_dir():
         args += ["--tmpfs", "/var/tmp"]
     args += ["--tmpfs", "/home", "--bind", str(place.home), images.HOME]
-    for target in images.ACCOUNT_FILES:
+    for target in images.ETC_FILES:
         if images.has_file(image, target):
             args += ["--ro-bind", str(place.dir / Path(target).name), target]
     if mirrored:
@@ -184,9 +184,9 @@ class BwrapBackend(Backend):
         place = JobPlace(path, JobCgroup.named(path.name, self.cgroup_parents))
         try:
             place.create(self.limits)
-            mirrored = await self._fill(place, payload)
-            network = payload.get("network", settings.sandbox_network)
             hostname = f"job-{payload['job']['id']}"
+            mirrored = await self._fill(place, payload, hostname)
+            network = payload.get("network", settings.sandbox_network)
             args = bwrap_args(image, place, network=network, hostname=hostname, mirrored=mirrored)
             process = await self._spawn(place, [*args, "--", "bash", f"{images.HOME}/build.sh"])
         except BaseException:
@@ -194,12 +194,12 @@ class BwrapBackend(Backend):
             raise
         return BwrapJob(process, place, settings.sandbox_memory_mb)
 
-    async def _fill(self, place: JobPlace, payload: JobPayload) -> bool:
-        """Put the script, the accounts and the repository mirror in; say if it mirrored."""
+    async def _fill(self, place: JobPlace, payload: JobPayload, hostname: str) -> bool:
+        """Put the script, /etc files and the repository mirror in; say if it mirrored."""
         uid, gid = self.settings.sandbox_uid, self.settings.sandbox_gid
         place.home.mkdir()
         files = {place.home / "build.sh": payload["script"]}
-        for target, content in images.account_files(uid, gid).items():
+        for target, content in images.etc_files(uid, gid, hostname).items():
             (place.dir / Path(target).name).write_text(content)
         mirrored = mirror.wants_mirror(payload)
         if mirrored:

@@ -52,6 +52,10 @@ def own_cgroups(proc_self_cgroup: str) -> dict[str, str]:
 def parent_dirs(root: Path = V1_ROOT) -> dict[str, Path]:
     """Where this worker's job cgroups go: its own cgroup in each controller it needs."""
     own = own_cgroups(Path("/proc/self/cgroup").read_text())
+    if (root / "cgroup.controllers").exists():
+        raise CgroupsUnavailable(
+            "this machine has cgroup v2 only, and the sandbox supports cgroup v1 so far"
+        )
     parents = {}
     for controller in CONTROLLERS:
         if controller not in own:
@@ -112,6 +116,8 @@ class JobCgroup:
         return [path / "cgroup.procs" for path in self.dirs.values()]
 
     def pids(self) -> list[int]:
+        if "freezer" not in self.dirs:  # left by a worker killed before it made the cgroup
+            return []
         try:
             text = (self.dirs["freezer"] / "cgroup.procs").read_text()
         except FileNotFoundError:
@@ -122,7 +128,7 @@ class JobCgroup:
         """Whether the kernel killed a process of the job for going over the memory limit."""
         try:
             control = (self.dirs["memory"] / "memory.oom_control").read_text()
-        except FileNotFoundError:
+        except (KeyError, FileNotFoundError):
             return False
         counts = dict(line.split() for line in control.splitlines())
         return int(counts.get("oom_kill", "0")) > 0

@@ -26,7 +26,7 @@ HOST_ENTRIES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc")
 HOST_ETC_HIDDEN = ("roundhouse", "default", "shadow", "gshadow", "ssh", "sudoers", "ssl/private")
 # Places the sandbox makes itself, whatever the image has there.
 SANDBOX_OWNED = frozenset({"proc", "dev", "sys", "tmp", "run", "home", "root"})
-ACCOUNT_FILES = ("/etc/passwd", "/etc/group")
+ETC_FILES = ("/etc/passwd", "/etc/group", "/etc/hosts")
 USER = "travis"
 HOME = f"/home/{USER}"
 
@@ -102,9 +102,9 @@ def has_file(image: Image, path: str) -> bool:
     return (image.root / path.lstrip("/")).is_file()
 
 
-def account_files(uid: int, gid: int) -> dict[str, str]:
-    """/etc/passwd and /etc/group for the sandbox: root, the job user and nobody."""
-    passwd, group = ACCOUNT_FILES
+def etc_files(uid: int, gid: int, hostname: str) -> dict[str, str]:
+    """The sandbox's own /etc/passwd, /etc/group and /etc/hosts: the job user and its host."""
+    passwd, group, hosts = ETC_FILES
     return {
         passwd: (
             "root:x:0:0:root:/root:/bin/bash\n"
@@ -112,4 +112,6 @@ def account_files(uid: int, gid: int) -> dict[str, str]:
             "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
         ),
         group: f"root:x:0:\n{USER}:x:{gid}:\nnogroup:x:65534:\n",
+        # Tools that look up their own hostname must not wait for DNS.
+        hosts: f"127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n",
     }
