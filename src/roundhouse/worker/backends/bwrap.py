@@ -10,8 +10,8 @@ What a job gets:
   kills the whole tree on cancel and timeout, daemons included.
 
 How it starts: as root, a tiny shell puts itself into the job's cgroup and execs setpriv,
-which drops to the sandbox uid and execs bwrap. bwrap has to run as that user: as root it
-would map the job to host root, or leave the job's own files unmapped (isolation research).
+which drops to the sandbox uid and execs bwrap. bwrap has to run as that user: run as root,
+it would map the job to host root, or leave the job's own files unmapped.
 
 Everything of a job on the host is named roundhouse-job-<id>-<attempt>-<lease>: its
 directory in work_dir, and its cgroups, which the directory lists in a file. A worker that

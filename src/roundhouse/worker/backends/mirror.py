@@ -36,6 +36,7 @@ async def make_mirror(url: str, target: Path, timeout: float) -> None:
         "clone",
         "--mirror",
         "--quiet",
+        "--",  # a URL that starts with "-" is not an option
         url,
         str(target),
         stdin=asyncio.subprocess.DEVNULL,
