@@ -23,7 +23,7 @@ from pathlib import Path
 V1_ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids", "cpu", "freezer")
 CFS_PERIOD_US = 100_000
-KILL_SECONDS = 2.0
+KILL_SECONDS = 1.0  # for freezing, then again for dying: kill() takes 2 s at most
 POLL_SECONDS = 0.005
 
 
