@@ -1,13 +1,17 @@
 """Per-job overhead of the backends: start, run `true`, tear down; no network, no checkout.
 
-Run as root with `python -m bench.backends [--runs N]`; prints the median and spread per
-backend. Backends this machine cannot run (bwrap without bubblewrap or cgroups) are skipped.
+Run as root with `python -m bench.backends [--runs N]`; prints per backend the median wall
+time with its spread, and the median CPU time (worker plus every process of the job), which
+other load on the machine does not inflate. Backends this machine cannot run (bwrap without
+bubblewrap or cgroups) are skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -54,19 +58,29 @@ def payload(number: int) -> JobPayload:
     }
 
 
-async def one_job(backend: Backend, work_dir: Path, number: int) -> float:
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children: the cost, whatever the load."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def one_job(backend: Backend, work_dir: Path, number: int) -> tuple[float, float]:
+    """Wall time and CPU time of one job, from start to the end of its cleanup."""
+    started, cpu = time.perf_counter(), cpu_seconds()
     job = await backend.start(payload(number), work_dir)
     await job.output.read()
     code = await job.wait()
     await job.cleanup()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     if code != 0:
         raise RuntimeError(f"job {number} exited with {code}")
-    return elapsed
+    return elapsed, cpu
 
 
-async def measure(name: str, runs: int, root: Path) -> list[float] | None:
+async def measure(name: str, runs: int, root: Path) -> list[tuple[float, float]] | None:
     work_dir = root / name
     work_dir.mkdir(mode=0o711)
     try:
@@ -80,16 +94,18 @@ async def measure(name: str, runs: int, root: Path) -> list[float] | None:
 
 async def main(runs: int) -> None:
     print(f"per-job overhead, `true`, median of {runs} (after one warm-up run)")
+    print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="roundhouse-bench-") as tmp:
         root = Path(tmp)
         root.chmod(0o711)  # the sandbox user must be able to reach the work directory
         for name in ("local", "bwrap"):
-            times = await measure(name, runs, root)
-            if times:
-                ms = sorted(t * 1000 for t in times)
+            results = await measure(name, runs, root)
+            if results:
+                wall = sorted(elapsed * 1000 for elapsed, _ in results)
+                cpu = statistics.median(used * 1000 for _, used in results)
                 print(
-                    f"{name:6} median {statistics.median(ms):6.1f} ms   "
-                    f"min {ms[0]:6.1f} ms   max {ms[-1]:6.1f} ms"
+                    f"{name:6} wall median {statistics.median(wall):6.1f} ms "
+                    f"(min {wall[0]:5.1f}, max {wall[-1]:5.1f})   cpu median {cpu:5.1f} ms"
                 )
 
 
