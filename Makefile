@@ -26,6 +26,7 @@ browser:
 	scripts/ensure-chromium
 
 test: $(STAMP) services browser lint
+	scripts/ensure-bwrap
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

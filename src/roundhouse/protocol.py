@@ -82,6 +82,8 @@ class JobPayload(TypedDict):
     timeouts: Timeouts
     max_log_bytes: int
     web_url: str
+    # Whether a sandboxed job may reach the network; absent: the worker's sandbox_network.
+    network: NotRequired[bool]
 
 
 class StateEvent(TypedDict):

@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     images: dict[str, str] = Field(default_factory=lambda: {"host": "host"})
     work_dir: Path = Path("")
 
+    # sandbox limits (bwrap/docker backends)
+    # Memory of one job, tmpfs files included; a job that goes over it is errored.
+    sandbox_memory_mb: int = Field(4096, ge=64)
+    sandbox_cpus: float = Field(2.0, gt=0)  # CPU time of one job, in whole CPUs
+    sandbox_pids: int = Field(1024, ge=16)  # processes and threads of one job
+    # Whether jobs reach the network; a job payload with "network" overrides it.
+    sandbox_network: bool = False
+    # The unprivileged host uid and gid jobs run as; no real account should use them.
+    sandbox_uid: int = Field(2000, ge=1)
+    sandbox_gid: int = Field(2000, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -31,7 +31,7 @@ class AllInOne:
         services = Services.create(settings)
         worker = Worker(
             services.ctx.broker,
-            make_backend(settings.backend),
+            make_backend(settings),
             name=f"{settings.name}-local",
             queues=settings.queues,
             pool_size=settings.pool_size,

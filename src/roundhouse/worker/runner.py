@@ -12,7 +12,7 @@ from pathlib import Path
 from roundhouse import __version__
 from roundhouse.broker import Broker
 from roundhouse.protocol import JobPayload
-from roundhouse.worker.backends.base import Backend, RunningJob
+from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
 
 READ_SIZE = 64 * 1024
@@ -87,7 +87,7 @@ class Runner:
             return "canceled"
         try:
             running = await self.backend.start(payload, self.work_dir)
-        except OSError as error:
+        except (OSError, JobStartError) as error:
             log.write(f"\n{RED}The job could not be started: {error}{RESET}\n")
             return "errored"
         try:
@@ -130,6 +130,10 @@ class Runner:
         finally:
             canceled.cancel()
             read.cancel()
+        reason = running.termination_reason()
+        if reason:
+            log.write(f"\n{RED}The job was errored by its environment: {reason}.{RESET}\n")
+            return "errored"
         return state_for_exit_code(code)
 
     @staticmethod

@@ -62,6 +62,9 @@ class Worker:
         return 0 if self._draining else self.pool_size - len(self.running)
 
     async def start(self) -> None:
+        # Before any job: what a killed predecessor left would otherwise hold memory and slots.
+        for name in await self.backend.cleanup_leftovers(self.runner.work_dir):
+            log.warning("removed job environment %s, left behind by a stopped worker", name)
         await self.broker.connect()
         self._commands = await self.broker.subscribe(COMMAND_EXCHANGE, self._on_command)
         for queue in self.queues:

@@ -1,15 +1,21 @@
-"""Backends run a compiled job script somewhere: `local` (a process group on this machine);
-`bwrap` and `docker` come with the isolation issue. All share backends.base.Backend.
+"""Backends run a compiled job script somewhere: `local` (a process group on this machine),
+`bwrap` (a bubblewrap sandbox with cgroup limits); `docker` comes with the isolation issue.
+All share backends.base.Backend.
 """
 
-from roundhouse.worker.backends.base import Backend, RunningJob
+from roundhouse.settings import Settings
+from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
+from roundhouse.worker.backends.bwrap import BwrapBackend
 from roundhouse.worker.backends.local import LocalBackend
 
 
-def make_backend(name: str) -> Backend:
-    if name == "local":
+def make_backend(settings: Settings) -> Backend:
+    """The backend of the `backend` setting; SettingsError if this machine cannot run it."""
+    if settings.backend == "local":
         return LocalBackend()
-    raise ValueError(f"backend {name!r} is not available in this version; use 'local'")
+    if settings.backend == "bwrap":
+        return BwrapBackend(settings)
+    raise ValueError(f"backend {settings.backend!r} is not available in this version")
 
 
-__all__ = ["Backend", "LocalBackend", "RunningJob", "make_backend"]
+__all__ = ["Backend", "BwrapBackend", "JobStartError", "LocalBackend", "RunningJob", "make_backend"]

@@ -88,3 +88,11 @@ class LocalBackend(Backend):
             limit=1024 * 1024,
         )
         return LocalJob(process, job_dir)
+
+    async def cleanup_leftovers(self, work_dir: Path) -> list[str]:
+        # Processes of a killed worker's jobs cannot be told from others here (no cgroup,
+        # no namespace): only their directories are removed.
+        names = [path.name for path in work_dir.glob("job-*") if path.is_dir()]
+        for name in names:
+            await asyncio.to_thread(shutil.rmtree, work_dir / name, True)
+        return names

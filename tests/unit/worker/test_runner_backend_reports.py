@@ -1,0 +1,91 @@
+"""What the Runner makes of what a backend reports: a termination reason errors the job with
+its log line, a job that cannot start errors at once; and the local backend's leftovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from roundhouse.protocol import JobPayload
+from roundhouse.script.local import local_payload
+from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
+from roundhouse.worker.backends.local import LocalBackend
+from tests.integration.backends.support import run_job
+
+
+class FinishedJob(RunningJob):
+    """A job that printed one line and exited 0, and what its environment says of it."""
+
+    def __init__(self, reason: str | None) -> None:
+        self.output = asyncio.StreamReader()
+        self.output.feed_data(b"working\n")
+        self.output.feed_eof()
+        self.reason = reason
+
+    async def wait(self) -> int:
+        return 0
+
+    async def kill(self) -> None:
+        return None
+
+    async def cleanup(self) -> None:
+        return None
+
+    def termination_reason(self) -> str | None:
+        return self.reason
+
+
+class FakeBackend(Backend):
+    name = "fake"
+
+    def __init__(self, job: RunningJob | None = None, error: Exception | None = None) -> None:
+        self.job, self.error = job, error
+
+    async def start(self, payload: JobPayload, work_dir: Path) -> RunningJob:
+        if self.error is not None:
+            raise self.error
+        assert self.job is not None
+        return self.job
+
+    async def cleanup_leftovers(self, work_dir: Path) -> list[str]:
+        return []
+
+
+def payload() -> JobPayload:
+    return local_payload({}, clone_url="")
+
+
+async def test_termination_reason_errors_the_job(tmp_path: Path) -> None:
+    backend = FakeBackend(FinishedJob("memory limit exceeded (64 MB)"))
+
+    outcome = await run_job(backend, tmp_path, payload())
+
+    assert outcome.state == "errored"
+    assert "working\n" in outcome.log
+    assert "memory limit exceeded (64 MB)." in outcome.log
+
+
+async def test_no_reason_keeps_the_exit_code(tmp_path: Path) -> None:
+    outcome = await run_job(FakeBackend(FinishedJob(None)), tmp_path, payload())
+
+    assert outcome.state == "passed"
+
+
+async def test_job_that_cannot_start_errors_with_the_reason(tmp_path: Path) -> None:
+    backend = FakeBackend(error=JobStartError("This worker has no image 'noble'."))
+
+    outcome = await run_job(backend, tmp_path, payload())
+
+    assert outcome.state == "errored"
+    assert "The job could not be started: This worker has no image 'noble'." in outcome.log
+
+
+async def test_local_backend_removes_left_job_directories(tmp_path: Path) -> None:
+    (tmp_path / "job-3-1-abcdef01" / "build").mkdir(parents=True)
+    (tmp_path / "unrelated").mkdir()
+
+    removed = await LocalBackend().cleanup_leftovers(tmp_path)
+
+    assert removed == ["job-3-1-abcdef01"]
+    assert [path.name for path in tmp_path.iterdir()] == ["unrelated"]
