@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.002) -> Any:
+def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.01) -> Any:
     """Poll check() until it returns something truthy; fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -81,12 +81,12 @@ class Bench:
 
         return int(wait_until(built, 30, f"request {request_id} to make a build"))
 
-    def finished(self, build_id: int, timeout: float = 120) -> dict[str, Any]:
+    def finished(self, build_id: int, timeout: float = 120, every: float = 0.01) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             build: dict[str, Any] = self.http.get(f"/api/build/{build_id}").json()
             return build if build["state"] in ("passed", "failed", "errored", "canceled") else None
 
-        return dict(wait_until(done, timeout, f"build {build_id} to finish"))
+        return dict(wait_until(done, timeout, f"build {build_id} to finish", every))
 
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

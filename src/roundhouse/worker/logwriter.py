@@ -31,7 +31,8 @@ class LogWriter:
         self.max_bytes = max_bytes
         self.written = 0
         self._number = 0
-        self._buffer = ""
+        # Chunks, joined when sent: growing one string would copy it on every write.
+        self._chunks: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._wakeup = asyncio.Event()
         self._closed = False
@@ -46,7 +47,7 @@ class LogWriter:
 
     def write(self, text: str) -> None:
         if text:
-            self._buffer += text
+            self._chunks.append(text)
             self._wakeup.set()
 
     async def _flush_loop(self) -> None:
@@ -58,12 +59,12 @@ class LogWriter:
 
     def _take(self, final: bool) -> str:
         """Masked text ready to send; holds back a tail that could be the start of a secret."""
-        text = self._buffer
+        text = "".join(self._chunks)
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         hold = 0 if final or not self.secrets else len(self.secrets[0]) - 1
         cut = max(len(text) - hold, 0)
-        self._buffer = text[cut:]
+        self._chunks = [text[cut:]] if cut < len(text) else []
         return text[:cut]
 
     async def _publish_buffer(self, final: bool) -> None:

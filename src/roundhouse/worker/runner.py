@@ -15,7 +15,7 @@ from roundhouse.protocol import JobPayload
 from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
 
-READ_SIZE = 64 * 1024
+READ_SIZE = 1024 * 1024  # as much as the pipe holds: fewer, larger reads
 # After the script exits, output still in the pipe is read for this long; background
 # children that keep the pipe open are then killed.
 DRAIN_SECONDS = 0.2

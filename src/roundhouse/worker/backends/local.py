@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -15,6 +16,10 @@ from roundhouse.protocol import JobPayload
 from roundhouse.worker.backends.base import Backend, RunningJob
 
 KILL_GRACE_SECONDS = 1.0
+# A job's output pipe holds this much (the kernel's default is 64 KiB), so a script that prints
+# fast runs on while the worker is busy storing what it already read.
+PIPE_BYTES = 1024 * 1024
+OUTPUT_LIMIT = 4 * 1024 * 1024
 # What the job sees of the worker's environment; the rest (tokens, settings) stays out.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR", "SHELL")
 
@@ -41,11 +46,24 @@ def signal_session(sid: int, signum: int) -> None:
             os.kill(pid, signum)
 
 
+async def output_pipe() -> tuple[int, asyncio.StreamReader]:
+    """A pipe for a job's stdout and stderr: the end to give the job, and a reader of the other."""
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(OSError):  # past /proc/sys/fs/pipe-max-size: keep the default
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    reader = asyncio.StreamReader(limit=OUTPUT_LIMIT)
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", buffering=0)
+    )
+    return write_end, reader
+
+
 class LocalJob(RunningJob):
-    def __init__(self, process: asyncio.subprocess.Process, job_dir: Path) -> None:
-        assert process.stdout is not None
+    def __init__(
+        self, process: asyncio.subprocess.Process, output: asyncio.StreamReader, job_dir: Path
+    ) -> None:
         self.process = process
-        self.output = process.stdout
+        self.output = output
         self.job_dir = job_dir
 
     async def wait(self) -> int:
@@ -76,18 +94,21 @@ class LocalBackend(Backend):
         script.write_text(payload["script"])
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         env["TRAVIS_BUILD_DIR"] = str(job_dir / "build")
-        process = await asyncio.create_subprocess_exec(
-            "bash",
-            str(script),
-            cwd=job_dir,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-            limit=1024 * 1024,
-        )
-        return LocalJob(process, job_dir)
+        write_end, output = await output_pipe()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                "bash",
+                str(script),
+                cwd=job_dir,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_end,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            os.close(write_end)  # the job holds it now; EOF comes when the job's side closes
+        return LocalJob(process, output, job_dir)
 
     async def cleanup_leftovers(self, work_dir: Path) -> list[str]:
         # Processes of a killed worker's jobs cannot be told from others here (no cgroup,
