@@ -12,6 +12,7 @@ from pathlib import Path
 from roundhouse import __version__
 from roundhouse.broker import Broker
 from roundhouse.protocol import JobPayload
+from roundhouse.worker import cache
 from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
 
@@ -56,6 +57,7 @@ class Runner:
         self.backend = backend
         self.worker_name = worker_name
         self.work_dir = work_dir
+        cache.remove_leftovers(work_dir)
 
     async def run(self, payload: JobPayload, control: JobControl) -> str:
         """Run the attempt to its end and return its final state; the log is complete then."""
@@ -85,15 +87,21 @@ class Runner:
         if control.canceled.is_set():
             log.write(f"\n{YELLOW}Done: {control.reason}{RESET}\n")
             return "canceled"
+        job_cache = cache.JobCache(payload, self.work_dir, log)
         try:
-            running = await self.backend.start(payload, self.work_dir)
-        except (OSError, JobStartError) as error:
-            log.write(f"\n{RED}The job could not be started: {error}{RESET}\n")
-            return "errored"
-        try:
-            outcome = await self._stream(running, payload, control, log)
+            await job_cache.fetch()
+            try:
+                running = await self.backend.start(payload, self.work_dir, job_cache.dirs)
+            except (OSError, JobStartError) as error:
+                log.write(f"\n{RED}The job could not be started: {error}{RESET}\n")
+                return "errored"
+            try:
+                outcome = await self._stream(running, payload, control, log)
+            finally:
+                await running.cleanup()
+            await job_cache.store(outcome)
         finally:
-            await running.cleanup()
+            await job_cache.remove()
         return outcome
 
     async def _stream(

@@ -36,7 +36,8 @@ def test_cache_round_trip_between_two_jobs(sandbox: Sandbox) -> None:
     assert "before-cache-ran" in first.lines
     assert "travis_fold:start:cache.1\r\x1b[0K" in first.raw
     assert "travis_fold:start:cache.2\r\x1b[0K" in first.raw
-    assert (store / str(sandbox.build_dir).lstrip("/") / "deps" / "lib").read_text() == "built\n"
+    # The build directory is /.build below the store: its real path may differ per job.
+    assert (store / ".build" / "deps" / "lib").read_text() == "built\n"
     assert (store / str(sandbox.home).lstrip("/") / ".cache" / "mine" / "y").exists()
 
     shutil.rmtree(sandbox.build_dir)
