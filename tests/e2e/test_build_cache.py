@@ -8,8 +8,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+
 from roundhouse.script import cache
 from tests.conftest import GitRepo, Running
+from tests.integration.backends.support import bwrap_unavailable, reachable_dir
 
 CACHED = """\
 language: shell
@@ -74,3 +77,31 @@ async def test_new_branch_starts_from_the_default_branch_cache(
     _, third = await run_build(system, slug, "main")
     assert "stored by main 1" in third
     assert "stored by feature/x" not in third
+
+
+BWRAP_UNAVAILABLE = bwrap_unavailable()
+
+
+@pytest.mark.skipif(
+    BWRAP_UNAVAILABLE is not None, reason=f"the bwrap backend cannot run here: {BWRAP_UNAVAILABLE}"
+)
+async def test_cache_round_trip_in_sandboxes(
+    start_system: Any, git_repo: Callable[..., GitRepo]
+) -> None:
+    with reachable_dir() as work_dir:
+        system: Running = await start_system(
+            backend="bwrap", images={"focal": "host"}, work_dir=work_dir
+        )
+        repo = git_repo()
+        in_home = CACHED.replace("    - mycache\n", "    - mycache\n    - $HOME/.mine\n")
+        home_lines = "  - cat $HOME/.mine/file || true\n  - echo kept-in-home > $HOME/.mine/file\n"
+        repo.commit({".travis.yml": in_home + home_lines})
+        slug = (await system.add_repo(repo))["slug"]
+
+        _, first = await run_build(system, slug, "main")
+        assert "could not download cache" in first
+        _, second = await run_build(system, slug, "main")
+        assert "found cache" in second
+        assert "stored by main 1" in second
+        assert "\nkept-in-home\n" in second
+        assert "could not be" not in second
