@@ -58,25 +58,21 @@ def directories(config: dict[str, Any]) -> list[str]:
 
 
 def name(config: dict[str, Any]) -> str:
-    """The archive a job uses, as Travis names it: one per os, dist, runtime versions and env.
+    """The archive a job uses, named as Travis does: one per os, dist, env and runtime versions,
+    e.g. `cache-linux-focal-<hash of env>--python-3.11`.
 
     Jobs of one build that differ in any of these get separate caches, so a Python 3.8 job
     never restores what a 3.12 job built. Safe as one URL path segment and as a file name.
     """
     env = json.dumps(config.get("env") or [], sort_keys=True)
-    versions = [
+    runtimes = [
         f"{key.removeprefix('TRAVIS_').removesuffix('_VERSION').lower()}-{value}"
         for key, value in sorted(version_env(config).items())
-    ]
-    parts = [
-        "cache",
-        str(config.get("os") or "linux"),
-        str(config.get("dist") or "default"),
-        hashlib.sha256(env.encode()).hexdigest()[:16],
-        "-" + canonical(config),
-        *versions,
-    ]
-    return re.sub(r"[^A-Za-z0-9._-]", "_", "-".join(parts))[:200]
+    ] or [canonical(config)]
+    os_name, dist = config.get("os") or "linux", config.get("dist") or "default"
+    text = f"cache-{os_name}-{dist}-{hashlib.sha256(env.encode()).hexdigest()[:16]}"
+    text += "".join(f"--{runtime}" for runtime in runtimes)
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:200]
 
 
 def _call(function: str, dirs: list[str]) -> str:
