@@ -13,7 +13,7 @@ from roundhouse import __version__
 from roundhouse.broker import Broker
 from roundhouse.protocol import JobPayload
 from roundhouse.worker import cache
-from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
+from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
 
 READ_SIZE = 64 * 1024
@@ -57,6 +57,7 @@ class Runner:
         self.backend = backend
         self.worker_name = worker_name
         self.work_dir = work_dir
+        # Before this runner's first job: what jobs of a killed worker left is stale.
         cache.remove_leftovers(work_dir)
 
     async def run(self, payload: JobPayload, control: JobControl) -> str:
@@ -87,21 +88,28 @@ class Runner:
         if control.canceled.is_set():
             log.write(f"\n{YELLOW}Done: {control.reason}{RESET}\n")
             return "canceled"
+        # The build cache comes from the platform before the job and goes back after it.
         job_cache = cache.JobCache(payload, self.work_dir, log)
         try:
             await job_cache.fetch()
-            try:
-                running = await self.backend.start(payload, self.work_dir, job_cache.dirs)
-            except (OSError, JobStartError) as error:
-                log.write(f"\n{RED}The job could not be started: {error}{RESET}\n")
-                return "errored"
-            try:
-                outcome = await self._stream(running, payload, control, log)
-            finally:
-                await running.cleanup()
-            await job_cache.store(outcome)
+            state = await self._run_backend(payload, control, log, job_cache.dirs)
+            await job_cache.store(state)
         finally:
             await job_cache.remove()
+        return state
+
+    async def _run_backend(
+        self, payload: JobPayload, control: JobControl, log: LogWriter, cache_dirs: CacheDirs | None
+    ) -> str:
+        try:
+            running = await self.backend.start(payload, self.work_dir, cache_dirs)
+        except (OSError, JobStartError) as error:
+            log.write(f"\n{RED}The job could not be started: {error}{RESET}\n")
+            return "errored"
+        try:
+            outcome = await self._stream(running, payload, control, log)
+        finally:
+            await running.cleanup()
         return outcome
 
     async def _stream(
