@@ -137,7 +137,9 @@ class JobCache:
         self.dirs = dirs
         try:
             if await self._download(self.root / ARCHIVE):
-                await run_tar("-xzpf", str(self.root / ARCHIVE), "-C", str(dirs.fetched))
+                # Owned by the worker, whoever packed it; a sandbox backend hands it on.
+                archive = str(self.root / ARCHIVE)
+                await run_tar("-xzpf", archive, "--no-same-owner", "-C", str(dirs.fetched))
         except (httpx.HTTPError, CacheError, OSError) as error:
             self._warn(f"The build cache could not be fetched: {describe(error)}.")
             await asyncio.to_thread(shutil.rmtree, dirs.fetched, True)
