@@ -99,9 +99,10 @@ async def read_file(path: Path) -> AsyncIterator[bytes]:
 def describe(error: Exception) -> str:
     if isinstance(error, httpx.HTTPStatusError):
         try:
-            detail = str(error.response.json().get("error"))
+            body = error.response.json()
         except ValueError:
-            detail = error.response.reason_phrase
+            body = None
+        detail = body.get("error") if isinstance(body, dict) else error.response.reason_phrase
         return f"the platform answered {error.response.status_code}: {detail}"
     if isinstance(error, httpx.HTTPError):
         return f"the platform is unreachable ({type(error).__name__}: {error})"
@@ -135,18 +136,18 @@ class JobCache:
         for path in (self.root.parent, self.root):
             path.chmod(0o711)
         self.dirs = dirs
+        archive = self.root / ARCHIVE
         try:
-            if await self._download(self.root / ARCHIVE):
+            if await self._download(archive):
                 # Owned by the worker, whoever packed it; a sandbox backend hands it on.
-                archive = str(self.root / ARCHIVE)
-                await run_tar("-xzpf", archive, "--no-same-owner", "-C", str(dirs.fetched))
+                await run_tar("-xzpf", str(archive), "--no-same-owner", "-C", str(dirs.fetched))
+            self.fetched_digest = await asyncio.to_thread(tree_digest, dirs.fetched)
         except (httpx.HTTPError, CacheError, OSError) as error:
             self._warn(f"The build cache could not be fetched: {describe(error)}.")
             await asyncio.to_thread(shutil.rmtree, dirs.fetched, True)
             dirs.fetched.mkdir()
         finally:
-            (self.root / ARCHIVE).unlink(missing_ok=True)
-        self.fetched_digest = await asyncio.to_thread(tree_digest, dirs.fetched)
+            archive.unlink(missing_ok=True)
 
     async def _download(self, target: Path) -> bool:
         assert self.info is not None
@@ -168,14 +169,13 @@ class JobCache:
         """Upload the store directory after a job that ran to its end, unless unchanged."""
         if self.info is None or self.dirs is None or state not in STORED_AFTER:
             return
-        store = self.dirs.store
-        if not any(store.iterdir()):
-            return
-        if await asyncio.to_thread(tree_digest, store) == self.fetched_digest:
-            log.debug("cache of job %s unchanged; not uploaded", self.root.name)
-            return
-        archive = self.root / ARCHIVE
+        store, archive = self.dirs.store, self.root / ARCHIVE
         try:
+            if not any(store.iterdir()):
+                return
+            if await asyncio.to_thread(tree_digest, store) == self.fetched_digest:
+                log.debug("cache of job %s unchanged; not uploaded", self.root.name)
+                return
             await run_tar("-czf", str(archive), "-C", str(store), ".")
             size = archive.stat().st_size
             async with httpx.AsyncClient(timeout=TIMEOUT) as http:
