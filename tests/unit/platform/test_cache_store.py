@@ -1,5 +1,5 @@
 """The build cache store on disk: lookup with fallback, the size limit, least-recently-used
-eviction, expiry, and archives shared between branches.
+eviction, expiry, and archives shared between branches; and the payload's cache block.
 """
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from roundhouse.platform.cache import ArchiveTooLarge, CacheStore, branch_dir
+from roundhouse.db.models import Build, Job, Request
+from roundhouse.platform.cache import (
+    ArchiveTooLarge,
+    CacheStore,
+    branch_dir,
+    cache_info,
+    parse_job_token,
+)
 
 DAY = 86400.0
 
@@ -124,3 +131,36 @@ def test_branch_names_become_safe_file_names() -> None:
     assert branch_dir("..") == "b-.."  # never the parent directory itself
     assert branch_dir("x" * 300).startswith("h-")
     assert len(branch_dir("ü/" * 100)) < 255
+
+
+CACHED = {"language": "shell", "cache": {"directories": ["x"]}}
+
+
+def job_and_build(config: dict[str, object], pull_request: int | None = None) -> tuple[Job, Build]:
+    job = Job(id=5, lease="f" * 32, repository_id=3, config=config)
+    build = Build(branch="feat/y", request=Request(pull_request_number=pull_request))
+    return job, build
+
+
+def test_payload_cache_block_names_branch_archive_and_job_token() -> None:
+    info = cache_info(*job_and_build(CACHED), "http://rh:8080")
+    assert info is not None
+    assert (
+        info["store_url"]
+        == "http://rh:8080/api/cache/3/feat%2Fy/" + info["store_url"].rsplit("/", 1)[1]
+    )
+    assert info["fetch_url"] == info["store_url"]
+    assert parse_job_token(info["token"]) == (5, "f" * 32)
+    assert parse_job_token("an-api-token") is None
+
+
+def test_a_pull_request_stores_apart_and_reads_its_base_branch() -> None:
+    info = cache_info(*job_and_build(CACHED, pull_request=7), "http://rh")
+    assert info is not None
+    assert "/api/cache/3/PR.7/" in info["store_url"]
+    assert info["fetch_url"] == info["store_url"] + "?fallback=feat%2Fy"
+
+
+def test_no_cache_block_without_cached_directories() -> None:
+    assert cache_info(*job_and_build({"language": "shell"}), "http://rh") is None
+    assert cache_info(*job_and_build({**CACHED, "cache": False}), "http://rh") is None
