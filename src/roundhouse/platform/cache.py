@@ -214,6 +214,3 @@ class CacheStore:
         for folder in self.root.glob("refs/*/*"):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
-
-    def total_bytes(self) -> int:
-        return sum(path.stat().st_size for path in self.root.glob("objects/*/*"))
