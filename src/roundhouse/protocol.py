@@ -65,6 +65,14 @@ class Timeouts(TypedDict):
     log_silence: int  # seconds without output
 
 
+class CacheInfo(TypedDict):
+    """Where the worker fetches and stores the job's build cache archive (worker/cache.py)."""
+
+    fetch_url: str  # GET; the platform falls back to the default branch's archive
+    store_url: str  # PUT
+    token: str  # sent as "Authorization: token <token>"; valid while the attempt runs
+
+
 class JobPayload(TypedDict):
     """Published to builds.<queue>; everything a worker needs to run one job attempt."""
 
@@ -84,6 +92,8 @@ class JobPayload(TypedDict):
     web_url: str
     # Whether a sandboxed job may reach the network; absent: the worker's sandbox_network.
     network: NotRequired[bool]
+    # Present when the config caches directories; absent: the job runs without a cache.
+    cache: NotRequired[CacheInfo]
 
 
 class StateEvent(TypedDict):

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     status_attempts: int = Field(4, ge=1, le=10)
     status_backoff: float = Field(1.0, ge=0)
 
+    # build cache: archives of cached directories under data_dir/cache (platform/cache.py).
+    # Past cache_max_bytes in all, the least recently used go; unused ones expire.
+    cache_max_bytes: int = Field(5 * 1024**3, gt=0)
+    cache_max_age_days: int = Field(28, gt=0)
+
     platform_url: str = "http://127.0.0.1:8080"
     token: str = ""
     name: str = ""

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from roundhouse.platform.api import builds, hooks, repo_settings, repos, system
+from roundhouse.platform.api import builds, cache, hooks, repo_settings, repos, system
 from roundhouse.platform.services import Services
 from roundhouse.platform.web import pages
 
@@ -64,5 +64,6 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
+    app.include_router(cache.router, prefix="/api")
     pages.mount(app)
     return app

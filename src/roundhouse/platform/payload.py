@@ -6,6 +6,7 @@ Secrets are resolved here and nowhere else (DESIGN.md, principle 5).
 from __future__ import annotations
 
 from roundhouse.db.models import Build, Job, Repository
+from roundhouse.platform.cache import cache_info
 from roundhouse.protocol import PROTOCOL_VERSION, JobPayload
 from roundhouse.script import compile_script
 from roundhouse.settings import Settings
@@ -56,4 +57,7 @@ def build_payload(
         "web_url": web_url,
     }
     payload["script"] = compile_script(payload)
+    cache = cache_info(job, build, settings.public_url)
+    if cache is not None:
+        payload["cache"] = cache
     return payload

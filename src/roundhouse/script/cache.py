@@ -5,9 +5,12 @@ The worker moves archives to and from the platform's cache store; the script onl
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from typing import Any
 
-from roundhouse.script.languages import canonical
+from roundhouse.script.languages import canonical, version_env
 from roundhouse.script.phases import render_phase
 from roundhouse.script.shell import echo, fold, quote
 
@@ -52,6 +55,24 @@ def directories(config: dict[str, Any]) -> list[str]:
     extra = settings.get("directories") or []
     found += [str(d) for d in (extra if isinstance(extra, list) else [extra])]
     return list(dict.fromkeys(found))
+
+
+def name(config: dict[str, Any]) -> str:
+    """The archive a job uses, named as Travis does: one per os, dist, env and runtime versions,
+    e.g. `cache-linux-focal-<hash of env>--python-3.11`.
+
+    Jobs of one build that differ in any of these get separate caches, so a Python 3.8 job
+    never restores what a 3.12 job built. Safe as one URL path segment and as a file name.
+    """
+    env = json.dumps(config.get("env") or [], sort_keys=True)
+    runtimes = [
+        f"{key.removeprefix('TRAVIS_').removesuffix('_VERSION').lower()}-{value}"
+        for key, value in sorted(version_env(config).items())
+    ] or [canonical(config)]
+    os_name, dist = config.get("os") or "linux", config.get("dist") or "default"
+    text = f"cache-{os_name}-{dist}-{hashlib.sha256(env.encode()).hexdigest()[:16]}"
+    text += "".join(f"--{runtime}" for runtime in runtimes)
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:200]
 
 
 def _call(function: str, dirs: list[str]) -> str:

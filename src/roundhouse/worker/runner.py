@@ -12,7 +12,8 @@ from pathlib import Path
 from roundhouse import __version__
 from roundhouse.broker import Broker
 from roundhouse.protocol import JobPayload
-from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
+from roundhouse.worker import cache
+from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
 
 READ_SIZE = 1024 * 1024  # as much as the pipe holds: fewer, larger reads
@@ -56,6 +57,8 @@ class Runner:
         self.backend = backend
         self.worker_name = worker_name
         self.work_dir = work_dir
+        # Before this runner's first job: what jobs of a killed worker left is stale.
+        cache.remove_leftovers(work_dir)
 
     async def run(self, payload: JobPayload, control: JobControl) -> str:
         """Run the attempt to its end and return its final state; the log is complete then."""
@@ -85,8 +88,21 @@ class Runner:
         if control.canceled.is_set():
             log.write(f"\n{YELLOW}Done: {control.reason}{RESET}\n")
             return "canceled"
+        # The build cache comes from the platform before the job and goes back after it.
+        job_cache = cache.JobCache(payload, self.work_dir, log)
         try:
-            running = await self.backend.start(payload, self.work_dir)
+            await job_cache.fetch()
+            state = await self._run_backend(payload, control, log, job_cache.dirs)
+            await job_cache.store(state)
+        finally:
+            await job_cache.remove()
+        return state
+
+    async def _run_backend(
+        self, payload: JobPayload, control: JobControl, log: LogWriter, cache_dirs: CacheDirs | None
+    ) -> str:
+        try:
+            running = await self.backend.start(payload, self.work_dir, cache_dirs)
         except (OSError, JobStartError) as error:
             log.write(f"\n{RED}The job could not be started: {error}{RESET}\n")
             return "errored"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from roundhouse.protocol import JobPayload
 from roundhouse.script.local import local_payload
-from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
+from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.backends.local import LocalBackend
 from tests.integration.backends.support import run_job
 
@@ -42,7 +42,9 @@ class FakeBackend(Backend):
     def __init__(self, job: RunningJob | None = None, error: Exception | None = None) -> None:
         self.job, self.error = job, error
 
-    async def start(self, payload: JobPayload, work_dir: Path) -> RunningJob:
+    async def start(
+        self, payload: JobPayload, work_dir: Path, cache: CacheDirs | None = None
+    ) -> RunningJob:
         if self.error is not None:
             raise self.error
         assert self.job is not None

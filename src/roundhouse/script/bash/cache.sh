@@ -1,13 +1,19 @@
 # Roundhouse build cache helpers, inlined into scripts whose config has a `cache:`.
 # The worker restores the cached directories under $ROUNDHOUSE_CACHE_FETCHED before the job and
-# archives $ROUNDHOUSE_CACHE_STORE after it; each directory sits at its absolute path below them.
+# archives $ROUNDHOUSE_CACHE_STORE after it; each directory sits at its absolute path below them,
+# except that the build directory is /.build there: on some backends it differs from job to job.
 
-# _rh_cache_path TEXT: the directory a cache entry names (user text: $HOME and ~ expand).
+# _rh_cache_path TEXT: the directory a cache entry names (user text: $HOME and ~ expand) in
+# _rh_path, and its place below the cache directories in _rh_key.
 _rh_cache_path() {
   eval "set -- $1"
   _rh_path=$1
   if [[ $_rh_path != /* ]]; then
     _rh_path=$TRAVIS_BUILD_DIR/$_rh_path
+  fi
+  _rh_key=$_rh_path
+  if [[ $_rh_path == "$TRAVIS_BUILD_DIR"/* ]]; then
+    _rh_key=/.build/${_rh_path#"$TRAVIS_BUILD_DIR"/}
   fi
 }
 
@@ -35,8 +41,8 @@ _rh_cache_fetch() {
   fi
   for entry in "$@"; do
     _rh_cache_path "$entry"
-    if [[ -d $ROUNDHOUSE_CACHE_FETCHED$_rh_path ]]; then
-      _rh_cache_copy "$ROUNDHOUSE_CACHE_FETCHED$_rh_path" "$_rh_path"
+    if [[ -d $ROUNDHOUSE_CACHE_FETCHED$_rh_key ]]; then
+      _rh_cache_copy "$ROUNDHOUSE_CACHE_FETCHED$_rh_key" "$_rh_path"
     fi
     mkdir -p "$_rh_path"
     printf 'adding %s to cache\n' "$_rh_path"
@@ -53,7 +59,7 @@ _rh_cache_store() {
     _rh_cache_path "$entry"
     if [[ -d $_rh_path ]]; then
       printf 'storing %s\n' "$_rh_path"
-      _rh_cache_copy "$_rh_path" "$ROUNDHOUSE_CACHE_STORE$_rh_path" link
+      _rh_cache_copy "$_rh_path" "$ROUNDHOUSE_CACHE_STORE$_rh_key" link
     fi
   done
   return 0

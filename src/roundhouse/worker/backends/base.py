@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 from roundhouse.protocol import JobPayload
+
+
+@dataclass(frozen=True)
+class CacheDirs:
+    """A job's build cache on the host (worker/cache.py): the job copies cached directories
+    out of `fetched` before install and into `store` after script (script/bash/cache.sh).
+    A backend shows both to the job and names them in ROUNDHOUSE_CACHE_FETCHED/_STORE."""
+
+    fetched: Path
+    store: Path
 
 
 class JobStartError(Exception):
@@ -45,7 +56,9 @@ class Backend(ABC):
     name: str
 
     @abstractmethod
-    async def start(self, payload: JobPayload, work_dir: Path) -> RunningJob:
+    async def start(
+        self, payload: JobPayload, work_dir: Path, cache: CacheDirs | None = None
+    ) -> RunningJob:
         """Start the job; raise JobStartError (or OSError) when it cannot run."""
 
     @abstractmethod

@@ -6,6 +6,7 @@ What a job gets:
   /var/tmp and /run;
 - new pid, ipc, uts, mount, user and (unless it may use the network) network namespaces, so
   it sees none of the host's processes and cannot signal the worker;
+- its build cache directories (worker/cache.py), if any, under /run/roundhouse/cache;
 - a cgroup (cgroups.py) with the memory, CPU and process limits of the settings, which also
   kills the whole tree on cancel and timeout, daemons included.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from roundhouse.protocol import JobPayload
 from roundhouse.settings import Settings, SettingsError
 from roundhouse.worker.backends import cgroups, images, mirror
-from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
+from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.backends.cgroups import CgroupsUnavailable, JobCgroup, Limits
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ SANDBOX_ENV = {
     "SHELL": "/bin/bash",
     "LANG": "C.UTF-8",
 }
+SANDBOX_CACHE = "/run/roundhouse/cache"
 
 
 def place_name(payload: JobPayload) -> str:
@@ -112,6 +114,26 @@ def bwrap_args(
     return args
 
 
+def cache_args(cache: CacheDirs | None) -> list[str]:
+    """bwrap's options that show the job its build cache: fetched read-only, store writable."""
+    if cache is None:
+        return []
+    fetched, store = f"{SANDBOX_CACHE}/fetched", f"{SANDBOX_CACHE}/store"
+    return [
+        *("--ro-bind", str(cache.fetched), fetched, "--bind", str(cache.store), store),
+        *("--setenv", "ROUNDHOUSE_CACHE_FETCHED", fetched),
+        *("--setenv", "ROUNDHOUSE_CACHE_STORE", store),
+    ]
+
+
+def chown_tree(root: Path, uid: int, gid: int) -> None:
+    """Give a directory and everything below it to the sandbox user (no symlink followed)."""
+    os.lchown(root, uid, gid)
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(folder, name), uid, gid)
+
+
 class BwrapJob(RunningJob):
     def __init__(
         self, process: asyncio.subprocess.Process, place: JobPlace, memory_mb: int
@@ -163,7 +185,9 @@ class BwrapBackend(Backend):
             pids=settings.sandbox_pids,
         )
 
-    async def start(self, payload: JobPayload, work_dir: Path) -> RunningJob:
+    async def start(
+        self, payload: JobPayload, work_dir: Path, cache: CacheDirs | None = None
+    ) -> RunningJob:
         settings = self.settings
         name = images.image_name(payload["config"], settings.default_dist)
         image = images.resolve(name, settings.images)
@@ -188,6 +212,13 @@ class BwrapBackend(Backend):
             mirrored = await self._fill(place, payload, hostname)
             network = payload.get("network", settings.sandbox_network)
             args = bwrap_args(image, place, network=network, hostname=hostname, mirrored=mirrored)
+            if cache is not None:
+                # Unpacked by the worker (root): the sandbox user must read and write them.
+                for folder in (cache.fetched, cache.store):
+                    await asyncio.to_thread(
+                        chown_tree, folder, settings.sandbox_uid, settings.sandbox_gid
+                    )
+                args += cache_args(cache)
             process = await self._spawn(place, [*args, "--", "bash", f"{images.HOME}/build.sh"])
         except BaseException:
             await place.teardown()

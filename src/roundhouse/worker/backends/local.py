@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 
 from roundhouse.protocol import JobPayload
-from roundhouse.worker.backends.base import Backend, RunningJob
+from roundhouse.worker.backends.base import Backend, CacheDirs, RunningJob
 
 KILL_GRACE_SECONDS = 1.0
 # A job's output pipe holds this much (the kernel's default is 64 KiB), so a script that prints
@@ -86,7 +86,9 @@ class LocalJob(RunningJob):
 class LocalBackend(Backend):
     name = "local"
 
-    async def start(self, payload: JobPayload, work_dir: Path) -> RunningJob:
+    async def start(
+        self, payload: JobPayload, work_dir: Path, cache: CacheDirs | None = None
+    ) -> RunningJob:
         job = payload["job"]
         job_dir = work_dir / f"job-{job['id']}-{job['attempt']}-{payload['lease'][:8]}"
         job_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,9 @@ class LocalBackend(Backend):
         script.write_text(payload["script"])
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         env["TRAVIS_BUILD_DIR"] = str(job_dir / "build")
+        if cache is not None:
+            env["ROUNDHOUSE_CACHE_FETCHED"] = str(cache.fetched)
+            env["ROUNDHOUSE_CACHE_STORE"] = str(cache.store)
         write_end, output = await output_pipe()
         try:
             process = await asyncio.create_subprocess_exec(
