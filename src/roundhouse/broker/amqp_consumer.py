@@ -133,7 +133,11 @@ class QueueSubscription(AttachedSubscription):
     receives afterwards (quorum queues offer no channel-wide prefetch). So a prefetch change
     restarts the consumer with the limit minus what is still held; while that is 0 there is no
     consumer at all (a paused subscription), and settling a delivery of an earlier consumer
-    frees a slot, so the consumer is restarted again.
+    frees a slot, so the consumer is restarted again. A message the quorum queue had already
+    sent towards the cancelled consumer, but that reached the server's channel after the
+    cancel, is returned to the queue by RabbitMQ and never sent to us (rabbit_fifo_client,
+    rabbitmq-server#3729): no slot is exceeded and nothing is handled twice, but it comes back
+    flagged redelivered and possibly behind later messages.
 
     Consuming is done on aiormq's channel under aio-pika's: aiormq runs _on_message in the
     task it creates for each delivery, before it answers a basic.cancel sent meanwhile, so a

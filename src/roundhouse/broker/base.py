@@ -71,6 +71,9 @@ class Subscription(ABC):
         """Change how many unacked deliveries this consumer may hold (free job slots).
 
         Deliveries it already holds count against the new limit; 0 pauses the consumer.
+        The order of the messages still waiting may change: on RabbitMQ, one that was on its
+        way to this consumer when it was restarted goes back to the queue, not to the handler,
+        and may be delivered after later ones (flagged redelivered, yet handled only once).
         """
 
 
