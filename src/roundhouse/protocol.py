@@ -84,6 +84,8 @@ class JobPayload(TypedDict):
     web_url: str
     # Whether a sandboxed job may reach the network; absent: the worker's sandbox_network.
     network: NotRequired[bool]
+    # Notes for the top of the log ("[warn] on env.global: unable to decrypt …").
+    messages: NotRequired[list[str]]
 
 
 class StateEvent(TypedDict):
