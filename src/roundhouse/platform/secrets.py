@@ -39,9 +39,10 @@ def _parse(key: str, source: str) -> bytes:
         Fernet(data)
     except ValueError:
         raise SettingsError(
-            f"The encryption key from {source} is not valid: expected 32 bytes in URL-safe"
-            " base64 (44 characters), as made by `python -c 'from cryptography.fernet import"
-            " Fernet; print(Fernet.generate_key().decode())'`. Restore the key you backed up."
+            f"The encryption key from {source} is not valid: expected a Fernet key (44"
+            " characters of URL-safe base64). Give the key this installation was started with"
+            " (from your backup); a new installation can use one made by `python -c 'from"
+            " cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
         ) from None
     return data
 
