@@ -43,8 +43,9 @@ def _body(payload: Any) -> list[str]:
     language = languages.canonical(config)
     lines = env.render_builtin(payload, env.has_secure(payload))
     # The platform's notes on this job (secure values it could not decrypt or dropped).
-    notes = [str(text) for text in payload.get("messages") or []]
-    lines += [*(echo(text, "YELLOW") for text in notes), *(["echo"] if notes else [])]
+    notes = payload.get("messages") or []
+    if notes:
+        lines += [*(echo(str(text), "YELLOW") for text in notes), "echo"]
     lines += render_checkout(payload)
     if not (payload["commit"].get("message") or ""):
         lines.append("TRAVIS_COMMIT_MESSAGE=$(git log -1 --format=%B 2>/dev/null | head -c 32768)")
