@@ -94,6 +94,8 @@ class JobPayload(TypedDict):
     network: NotRequired[bool]
     # Present when the config caches directories; absent: the job runs without a cache.
     cache: NotRequired[CacheInfo]
+    # Notes for the top of the log ("[warn] on env.global: unable to decrypt …").
+    messages: NotRequired[list[str]]
 
 
 class StateEvent(TypedDict):

@@ -13,7 +13,14 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -70,6 +77,13 @@ class Settings(BaseSettings):
     max_log_bytes: int = Field(64 * 1024 * 1024, gt=0)
     poll_interval: float = Field(60.0, gt=0)
     max_config_bytes: int = Field(1024 * 1024, gt=0)
+
+    # The instance key that encrypts secrets at rest (platform/secrets.py): a Fernet key, or
+    # the file holding one (default <data_dir>/encryption.key, created on the first start).
+    encryption_key: SecretStr = SecretStr("")
+    encryption_key_file: Path | None = None
+    # Bits of a new repository RSA key for `secure:` values; Travis uses 4096.
+    repository_key_bits: int = Field(4096, ge=2048, le=16384)
 
     # webhooks: the largest body a hook may send (413 beyond), and how commit statuses are
     # retried: attempts in all, the first pause in seconds (doubled after each attempt).

@@ -107,6 +107,26 @@ class Repository(Base):
     auto_cancel_pull_requests: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Whether builds of pull requests from forks get the decrypted `secure:` values.
+    secure_env_for_forks: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+
+
+class RepositoryKey(Base):
+    """A repository's RSA key pair for `secure:` values (platform/keys.py), made on first use.
+
+    `private_key` is the PEM encrypted with the instance key (platform/secrets.py), never plain.
+    """
+
+    __tablename__ = "repository_keys"
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    public_key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Request(Base):

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from roundhouse.broker import Broker
 from roundhouse.db.session import SessionFactory
 from roundhouse.platform.events import EventBus
 from roundhouse.platform.git import Mirror
+from roundhouse.platform.secrets import AtRest
 from roundhouse.settings import Settings
 
 
@@ -25,6 +27,11 @@ class PlatformContext:
     mirrors: dict[int, Mirror] = field(default_factory=dict)
     # Told (build id, new state) after a build's state changed: commit statuses listen here.
     build_listeners: list[Callable[[int, str], None]] = field(default_factory=list)
+
+    @cached_property
+    def at_rest(self) -> AtRest:
+        """The instance key, read (or made) on first use; Services.start asks for it at once."""
+        return AtRest.from_settings(self.settings)
 
     def mirror(self, repository_id: int, url: str) -> Mirror:
         mirror = self.mirrors.get(repository_id)

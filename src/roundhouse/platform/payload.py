@@ -1,6 +1,9 @@
 """The job payload the scheduler publishes: ids, commit, config, compiled script, timeouts.
 
-Secrets are resolved here and nowhere else (DESIGN.md, principle 5).
+Secrets are resolved here and nowhere else (DESIGN.md, principle 5): the job's `secure:`
+values are decrypted into the payload (never into the database), listed in `secrets` for the
+worker to mask, and what could not be decrypted or was dropped is said in `messages`, which
+the script prints at the start of the log.
 """
 
 from __future__ import annotations
@@ -8,14 +11,25 @@ from __future__ import annotations
 from roundhouse.db.models import Build, Job, Repository
 from roundhouse.platform.cache import cache_info
 from roundhouse.protocol import PROTOCOL_VERSION, JobPayload
-from roundhouse.script import compile_script
+from roundhouse.script import compile_script, secret_values
 from roundhouse.settings import Settings
+from roundhouse.travisyml.messages import Messages
+from roundhouse.travisyml.secure import SecureValues
 
 
 def build_payload(
-    job: Job, build: Build, repository: Repository, settings: Settings, web_url: str
+    job: Job,
+    build: Build,
+    repository: Repository,
+    settings: Settings,
+    web_url: str,
+    secure: SecureValues | None = None,
 ) -> JobPayload:
+    """The payload of `job`; `secure` decrypts its secure values (platform/keys.py), without
+    it they stay encrypted and the script reports them as unparsable."""
     request = build.request  # pull-request data and the ref to fetch
+    msgs = Messages()
+    config = job.config if secure is None else secure.apply(job.config, msgs)
     payload: JobPayload = {
         "v": PROTOCOL_VERSION,
         "lease": job.lease or "",
@@ -48,7 +62,7 @@ def build_payload(
             "pull_request_head_sha": request.head_sha,
             "pull_request_head_slug": request.head_slug,
         },
-        "config": job.config,
+        "config": config,
         "env_vars": [],
         "secrets": [],
         "script": "",
@@ -56,6 +70,9 @@ def build_payload(
         "max_log_bytes": settings.max_log_bytes,
         "web_url": web_url,
     }
+    if msgs.items:
+        payload["messages"] = [str(message) for message in msgs.items]
+    payload["secrets"] = secret_values(payload, secure.values if secure else ())
     payload["script"] = compile_script(payload)
     cache = cache_info(job, build, settings.public_url)
     if cache is not None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
 from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.keys import secure_values
 from roundhouse.platform.payload import build_payload
 from roundhouse.protocol import FINISHED_STATES, JobPayload
 
@@ -60,7 +61,10 @@ class Scheduler:
                 if build.state == "created":
                     build.state = "queued"
                 web_url = self.ctx.web_url(f"/{repository.slug}/jobs/{job.id}")
-                payloads.append(build_payload(job, build, repository, self.ctx.settings, web_url))
+                secure = await secure_values(session, self.ctx.at_rest, build, repository)
+                payloads.append(
+                    build_payload(job, build, repository, self.ctx.settings, web_url, secure)
+                )
             repository_id = repository.id
         for payload in payloads:
             await self.publish(payload)
@@ -80,7 +84,10 @@ class Scheduler:
                 repository = await session.get(Repository, job.repository_id)
                 assert build is not None and repository is not None
                 web_url = self.ctx.web_url(f"/{repository.slug}/jobs/{job.id}")
-                payloads.append(build_payload(job, build, repository, self.ctx.settings, web_url))
+                secure = await secure_values(session, self.ctx.at_rest, build, repository)
+                payloads.append(
+                    build_payload(job, build, repository, self.ctx.settings, web_url, secure)
+                )
         for payload in payloads:
             await self.publish(payload)
         return len(payloads)

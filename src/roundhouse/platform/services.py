@@ -13,6 +13,7 @@ from roundhouse.platform.auth import ensure_admin
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
+from roundhouse.platform.keys import RepositoryKeys, check_instance_key
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
@@ -35,6 +36,7 @@ class Services:
     workers: WorkerRegistry
     reconciler: Reconciler
     statuses: StatusReporter
+    keys: RepositoryKeys
     admin_token: str = ""
 
     @classmethod
@@ -60,6 +62,7 @@ class Services:
             workers=WorkerRegistry(ctx),
             reconciler=Reconciler(ctx, scheduler, hub, logs),
             statuses=statuses,
+            keys=RepositoryKeys(ctx),
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -67,6 +70,7 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate(settings.database_url)
         async with self.ctx.sessions() as session, session.begin():
+            await check_instance_key(session, self.ctx.at_rest)
             self.admin_token = await ensure_admin(session, settings.data_dir)
         await self.ctx.broker.connect()
         await self.hub.start()

@@ -42,6 +42,10 @@ def _body(payload: Any) -> list[str]:
     config: dict[str, Any] = payload.get("config") or {}
     language = languages.canonical(config)
     lines = env.render_builtin(payload, env.has_secure(payload))
+    # The platform's notes on this job (secure values it could not decrypt or dropped).
+    notes = payload.get("messages") or []
+    if notes:
+        lines += [*(echo(str(text), "YELLOW") for text in notes), "echo"]
     lines += render_checkout(payload)
     if not (payload["commit"].get("message") or ""):
         lines.append("TRAVIS_COMMIT_MESSAGE=$(git log -1 --format=%B 2>/dev/null | head -c 32768)")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from .crypto import SecureError, decrypt, load_private_key
 from .messages import Messages
 
@@ -32,17 +34,24 @@ def is_secure(node: Any) -> bool:
 
 
 class SecureValues:
-    """Decrypts the secure nodes of configs with one repository's private key (PEM).
+    """Decrypts the secure nodes of configs with one repository's private key (PEM, or a
+    key loaded already: the platform keeps loaded keys, as loading one checks it for ~1 s).
 
     With `drop=True` (a pull request from a fork) or without a key, secure nodes are removed
     instead, each place reported once. A key that is not a usable private key raises
     SecureError at construction: that is the caller's mistake, not the config's.
     """
 
-    def __init__(self, private_key: bytes | str | None, *, drop: bool = False) -> None:
+    def __init__(
+        self, private_key: bytes | str | rsa.RSAPrivateKey | None, *, drop: bool = False
+    ) -> None:
         self.drop = drop or private_key is None
         self.reason = FORK_REASON if drop else NO_KEY_REASON
-        self.key = None if self.drop or private_key is None else load_private_key(private_key)
+        self.key: rsa.RSAPrivateKey | None = None
+        if isinstance(private_key, rsa.RSAPrivateKey):
+            self.key = private_key
+        elif private_key is not None and not self.drop:
+            self.key = load_private_key(private_key)
         # Plain values decrypted outside env entries: the worker must mask these as well.
         self.values: list[str] = []
         # One RSA operation per distinct ciphertext, however many jobs share it.

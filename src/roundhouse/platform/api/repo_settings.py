@@ -1,7 +1,8 @@
 """Repository settings: GET and PATCH /api/repo/{slug}/settings.
 
 Travis's switches (build_pushes, build_pull_requests, auto_cancel_pushes,
-auto_cancel_pull_requests), polling, and the connection to the forge (docs/forges.md).
+auto_cancel_pull_requests), polling, secure values for pull requests from forks
+(secure_env_for_forks), and the connection to the forge (docs/forges.md).
 The webhook secret and the forge token can be written but never read back: reads only say
 whether they are set.
 """
@@ -23,6 +24,7 @@ SWITCHES = (
     "auto_cancel_pushes",
     "auto_cancel_pull_requests",
     "poll",
+    "secure_env_for_forks",
 )
 
 
@@ -36,6 +38,7 @@ class SettingsChange(BaseModel):
     auto_cancel_pushes: bool | None = None
     auto_cancel_pull_requests: bool | None = None
     poll: bool | None = None
+    secure_env_for_forks: bool | None = None
     forge: Literal["github", "gitea", "gitlab"] | None = None
     forge_api_url: str | None = None
     forge_token: str | None = None
