@@ -79,6 +79,7 @@ def trigger(
     request: dict[str, Any] = {"branch": branch, "sha": commit, "message": message}
     if config_file is not None:
         request["config"] = config_file.read_text()
+        request["merge_mode"] = "replace"
     answer = client.post(f"/api/repo/{slug}/requests", {"request": request})
     request_id = answer["request"]["id"]
     typer.echo(f"Request {request_id} created for {slug} {branch or commit}")

@@ -6,15 +6,19 @@ raises on bad input: every outcome is written on the request for the requests pa
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse import travisyml
 from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, utcnow
 from roundhouse.platform.context import PlatformContext
-from roundhouse.platform.git import GitError
+from roundhouse.platform.git import GitError, Mirror
+from roundhouse.platform.imports import MirrorImports, Source
 from roundhouse.platform.revisions import resolve
 from roundhouse.platform.routing import route
 from roundhouse.platform.scheduler import Scheduler
@@ -112,18 +116,19 @@ class Gatekeeper:
             shown = await mirror.commit(request.head_sha) if request.head_sha else commit
             request.message = shown.message
 
-        text = request.config_override
-        if text is None:
-            text = await mirror.read_file(commit.sha, CONFIG_FILE)
-        if text is None:
-            raise Rejected(f"No {CONFIG_FILE} found at commit {commit.sha[:7]}.")
-        if len(text.encode()) > self.ctx.settings.max_config_bytes:
-            raise Rejected(
-                f"{CONFIG_FILE} is larger than max_config_bytes "
-                f"({self.ctx.settings.max_config_bytes} bytes)."
+        text = await self._config_text(request, mirror, commit.sha)
+        data = request_data(request, repository)
+        if request.config_override is not None and request.merge_mode != "replace":
+            # Travis's API: the request's config goes over .travis.yml (default deep_merge_append).
+            data["config"], data["merge_mode"] = request.config_override, request.merge_mode
+        if "import" in text:
+            # Imports read git synchronously: keep that off the event loop.
+            imports = MirrorImports(
+                Source(repository.slug, CONFIG_FILE, commit.sha), await self._mirrors(session)
             )
-
-        result = travisyml.build_matrix(text, request_data(request, repository))
+            result = await asyncio.to_thread(travisyml.build_matrix, text, data, import_fn=imports)
+        else:
+            result = travisyml.build_matrix(text, data)
         messages = [_message_json(m) for m in result.messages]
         request.messages = messages
         errors = [m for m in result.messages if m.level == "error"]
@@ -138,6 +143,26 @@ class Gatekeeper:
             return build
         request.state, request.result = "finished", "accepted"
         return build
+
+    async def _config_text(self, request: Request, mirror: Mirror, sha: str) -> str:
+        """The .travis.yml at the commit, or the request's own config when it replaces it."""
+        if request.config_override is not None and request.merge_mode == "replace":
+            text: str | None = request.config_override
+        else:
+            text = await mirror.read_file(sha, CONFIG_FILE)
+            if text is None and request.config_override is not None:
+                text = ""  # nothing to merge the request's config into
+        if text is None:
+            raise Rejected(f"No {CONFIG_FILE} found at commit {sha[:7]}.")
+        limit = self.ctx.settings.max_config_bytes
+        if len(text.encode()) > limit:
+            raise Rejected(f"{CONFIG_FILE} is larger than max_config_bytes ({limit} bytes).")
+        return text
+
+    async def _mirrors(self, session: AsyncSession) -> dict[str, tuple[Path, str]]:
+        """Every repository's mirror, for imports from other repositories."""
+        rows = await session.execute(select(Repository.id, Repository.slug, Repository.url))
+        return {slug: (self.ctx.mirror(rid, url).path, url) for rid, slug, url in rows}
 
     async def _create_build(
         self,
