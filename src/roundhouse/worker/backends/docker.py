@@ -6,6 +6,7 @@ The same code talks to Docker and to `podman system service`. What a job gets:
 - the user `travis` (sandbox_uid:sandbox_gid), whose home directory is a directory of the
   worker's work_dir, shown in the container; the script and the checkout live there;
 - the repository mirror read-only (mirror.py), so it can clone without network;
+- the image read-only, and tmpfs scratch space (/tmp, /var/tmp, /run);
 - the memory, CPU and process limits of the settings, `no-new-privileges`, no privileges
   unless `docker_privileged`, and no network (mode "none") unless it may use the network.
 
@@ -48,6 +49,8 @@ API_TIMEOUT = 30  # seconds for one call; waits for a container's exit are repea
 OUTPUT_LIMIT = 4 * 1024 * 1024
 LABEL = "roundhouse"
 LABEL_WORK_DIR = f"{LABEL}.work_dir"
+# Writable places besides the home directory; tmpfs, so they count against the memory limit.
+SCRATCH = ("/tmp", "/var/tmp", "/run")
 T = TypeVar("T")
 
 
@@ -251,7 +254,7 @@ class DockerBackend(Backend):
         home = place / "home"
         home.mkdir()
         files = {home / "build.sh": payload["script"]}
-        binds = {str(home): {"bind": images.HOME, "mode": "rw"}}
+        binds: dict[str, Mapping[str, str]] = {str(home): {"bind": images.HOME, "mode": "rw"}}
         hostname = f"job-{payload['job']['id']}"
         for target, content in images.etc_files(uid, gid, hostname).items():
             if target == "/etc/hosts":
@@ -287,6 +290,9 @@ class DockerBackend(Backend):
             privileged=settings.docker_privileged,
             # No setuid program inside regains root, unless the operator wants privileges.
             security_opt=[] if settings.docker_privileged else ["no-new-privileges"],
+            # As in the bwrap sandbox: the image is read-only, scratch space vanishes with the job.
+            read_only=True,
+            tmpfs=dict.fromkeys(SCRATCH, "rw,exec,nosuid,nodev,mode=1777"),
         )
         return {
             "image": image,
