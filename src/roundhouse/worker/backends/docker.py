@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 MIN_API_VERSION = "1.41"
 API_TIMEOUT = 30  # seconds for one call; waits for a container's exit are repeated in these steps
 OUTPUT_LIMIT = 4 * 1024 * 1024
+KILLED = 128 + 9  # the exit status engines report for a container ended by SIGKILL
 LABEL = "roundhouse"
 LABEL_WORK_DIR = f"{LABEL}.work_dir"
 # Writable places besides the home directory; tmpfs, so they count against the memory limit.
@@ -139,14 +140,18 @@ class DockerJob(RunningJob):
 
     async def wait(self) -> int:
         api = self.backend.api
-        while True:
-            try:
-                result = await asyncio.to_thread(api.wait, self.container, timeout=API_TIMEOUT)
-                break
-            except requests.exceptions.ConnectionError:
-                # The read timed out: the job runs on. A server that is gone fails here.
-                await asyncio.to_thread(api.inspect_container, self.container)
-        state = (await asyncio.to_thread(api.inspect_container, self.container))["State"]
+        try:
+            while True:
+                try:
+                    result = await asyncio.to_thread(api.wait, self.container, timeout=API_TIMEOUT)
+                    break
+                except requests.exceptions.ConnectionError:
+                    # The read timed out: the job runs on. A server that is gone fails here.
+                    await asyncio.to_thread(api.inspect_container, self.container)
+            state = (await asyncio.to_thread(api.inspect_container, self.container))["State"]
+        except docker.errors.NotFound:
+            # Removed under our feet (a new worker's cleanup_leftovers): it was killed.
+            result, state = {"StatusCode": KILLED}, {}
         kills = await asyncio.to_thread(self.watch.stop) if self.watch else 0
         self.oom_killed = bool(state.get("OOMKilled")) or kills > 0
         return int(result["StatusCode"])
