@@ -85,11 +85,11 @@ def podman_unavailable() -> str | None:
 
 
 @contextmanager
-def podman_service() -> Iterator[str]:
+def podman_service(containers_conf: str = CONTAINERS_CONF) -> Iterator[str]:
     """A running `podman system service`; yields its unix:// URL, stops it on exit."""
     with tempfile.TemporaryDirectory(prefix="roundhouse-podman-") as tmp:
         conf = Path(tmp) / "containers.conf"
-        conf.write_text(CONTAINERS_CONF)
+        conf.write_text(containers_conf)
         url = f"unix://{tmp}/podman.sock"
         service = subprocess.Popen(
             ["podman", "system", "service", "--time=0", url],

@@ -12,6 +12,7 @@ import os
 import socket
 import socketserver
 import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from roundhouse.worker.backends.bwrap import place_name
 from roundhouse.worker.backends.docker import DockerBackend
 from roundhouse.worker.runner import JobControl
 from tests.conftest import wait_for
-from tests.integration.backends.podman import podman_unavailable
+from tests.integration.backends.podman import podman_service, podman_unavailable
 from tests.integration.backends.support import alive, payload, reachable_dir, run_job
 
 UNAVAILABLE = podman_unavailable()
@@ -304,6 +305,69 @@ async def test_missing_image_errors_at_once_naming_the_images(
     outcome = await run_job(backend, work_dir, job)
     assert "This worker has no image 'noble' (images here: host, jammy)" in outcome.log
     assert not work_dir.exists() or list(work_dir.iterdir()) == []
+
+
+WORKER = """
+import asyncio, sys
+from pathlib import Path
+from roundhouse.settings import Settings
+from roundhouse.worker.backends.docker import DockerBackend
+from tests.integration.backends.support import payload
+
+async def main() -> None:
+    url, image, work_dir, script = sys.argv[1:]
+    settings = Settings(backend="docker", docker_url=url, images={"host": image})
+    job = await DockerBackend(settings).start(payload(script), Path(work_dir))
+    while line := await job.output.readline():
+        print(line.decode().strip(), flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_cleanup_leftovers_after_the_worker_was_killed(
+    docker_backend: DockerBackend, work_dir: Path, podman_url: str, docker_image: str
+) -> None:
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WORKER,
+        podman_url,
+        docker_image,
+        str(work_dir),
+        ESCAPERS,
+        cwd=Path(__file__).parents[3],
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert worker.stdout is not None
+    assert await asyncio.wait_for(worker.stdout.readline(), 30) == b"started\n"
+    [leftover] = [path.name for path in work_dir.iterdir()]
+    [container] = docker_backend.api.containers(filters={"name": leftover})
+    await wait_for(sleeping(container["Id"], 3), 10, "the job's three sleeps")
+
+    worker.kill()  # SIGKILL: the worker cannot clean anything up
+    await worker.wait()
+
+    assert await docker_backend.cleanup_leftovers(work_dir) == [leftover]
+    assert processes_in(container["Id"]) == []
+    assert docker_backend.api.containers(all=True, filters={"name": leftover}) == []
+    assert list(work_dir.iterdir()) == []
+
+
+async def test_a_failed_start_is_one_sentence_and_leaves_nothing(
+    work_dir: Path, docker_image: str
+) -> None:
+    """podman's default ulimits, which a root without CAP_SYS_RESOURCE cannot set."""
+    with podman_service(containers_conf='[engine]\nruntime = "runc"\n') as url:
+        settings = Settings(backend="docker", docker_url=url, images={"host": docker_image})
+        backend = DockerBackend(settings)
+        job = payload("echo never runs")
+        outcome = await run_job(backend, work_dir, job)
+
+        assert outcome.state == "errored"
+        assert "The job could not be started: The container engine could not set" in outcome.log
+        assert 'default_ulimits = ["nofile=20000:20000"' in outcome.log
+        assert_nothing_left(backend, work_dir, job)
 
 
 def test_nothing_listening_is_one_sentence(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def connect(settings: Settings) -> APIClient:
 def explain_api_error(error: docker.errors.APIError, image: str) -> str:
     """One sentence for a container that could not be created or started."""
     text = str(error.explanation or error)
-    if "setrlimit" in text:
+    if "rlimit" in text:  # crun: "setrlimit `RLIMIT_NOFILE`", runc: "error setting rlimit"
         # podman's default ulimits are higher than a root without CAP_SYS_RESOURCE may set.
         return (
             f"The container engine could not set the container's ulimits ({text}); set "
