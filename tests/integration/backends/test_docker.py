@@ -21,6 +21,7 @@ import pytest
 
 from roundhouse.protocol import JobPayload
 from roundhouse.settings import Settings, SettingsError
+from roundhouse.worker.backends import docker as docker_backend_module
 from roundhouse.worker.backends.bwrap import place_name
 from roundhouse.worker.backends.docker import DockerBackend
 from roundhouse.worker.runner import JobControl
@@ -111,6 +112,17 @@ async def test_output_streams_live_in_order(docker_backend: DockerBackend, work_
     assert await running.wait() == 0
     await running.cleanup()
     assert_nothing_left(docker_backend, work_dir, job)
+
+
+async def test_a_job_outlasts_the_api_timeout(
+    make_docker: Callable[..., DockerBackend], work_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting for the exit is one API call per WAIT_STEP: a long job is waited for anew."""
+    monkeypatch.setattr(docker_backend_module, "WAIT_STEP", 1)
+    outcome = await run_job(make_docker(), work_dir, payload("sleep 2.5; echo done\n"))
+
+    assert outcome.state == "passed", outcome.log
+    assert "done" in outcome.log
 
 
 async def test_job_cannot_read_the_hosts_secrets(
@@ -311,6 +323,7 @@ WORKER = """
 import asyncio, sys
 from pathlib import Path
 from roundhouse.settings import Settings
+from roundhouse.worker.backends import docker as docker_backend_module
 from roundhouse.worker.backends.docker import DockerBackend
 from tests.integration.backends.support import payload
 

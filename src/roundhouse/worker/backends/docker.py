@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 
 # 1.41 (Docker 20.10, podman 3): the oldest API whose create call takes every option used here.
 MIN_API_VERSION = "1.41"
-API_TIMEOUT = 30  # seconds for one call; waits for a container's exit are repeated in these steps
+API_TIMEOUT = 30  # seconds for one call
+WAIT_STEP = 30  # seconds of one wait for a container's exit; a longer job is waited for anew
 OUTPUT_LIMIT = 4 * 1024 * 1024
 KILLED = 128 + 9  # the exit status engines report for a container ended by SIGKILL
 LABEL = "roundhouse"
@@ -143,9 +144,9 @@ class DockerJob(RunningJob):
         try:
             while True:
                 try:
-                    result = await asyncio.to_thread(api.wait, self.container, timeout=API_TIMEOUT)
+                    result = await asyncio.to_thread(api.wait, self.container, timeout=WAIT_STEP)
                     break
-                except requests.exceptions.ConnectionError:
+                except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
                     # The read timed out: the job runs on. A server that is gone fails here.
                     await asyncio.to_thread(api.inspect_container, self.container)
             state = (await asyncio.to_thread(api.inspect_container, self.container))["State"]
