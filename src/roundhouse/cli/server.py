@@ -31,4 +31,7 @@ def up(
         )
     except settings_module.SettingsError as error:
         fail(str(error))
-    serve(settings)
+    try:
+        serve(settings)
+    except settings_module.SettingsError as error:  # e.g. the worker's backend cannot run here
+        fail(str(error))

@@ -383,8 +383,12 @@ async def test_a_failed_start_is_one_sentence_and_leaves_nothing(
         assert_nothing_left(backend, work_dir, job)
 
 
-def test_nothing_listening_is_one_sentence(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stale", [False, True], ids=["no-socket", "stale-socket"])
+def test_nothing_listening_is_one_sentence(tmp_path: Path, stale: bool) -> None:
     url = f"unix://{tmp_path}/docker.sock"
+    if stale:  # the socket file of a server that is gone
+        with socket.socket(socket.AF_UNIX) as gone:
+            gone.bind(f"{tmp_path}/docker.sock")
     with pytest.raises(SettingsError) as error:
         DockerBackend(Settings(backend="docker", docker_url=url))
 

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -69,14 +70,10 @@ def connect(settings: Settings) -> APIClient:
             max_pool_size=2 * settings.pool_size + 4,
         )
     except docker.errors.DockerException as error:
-        if url.startswith("unix://") and not os.path.exists(url.removeprefix("unix://")):
-            raise SettingsError(
-                f"Setting backend = 'docker' needs a Docker API, but nothing listens at {url}: "
-                "start Docker or podman (`podman system service`), or set docker_url."
-            ) from None
+        problem = unix_socket_problem(url) or f"{url} does not answer as one ({error})"
         raise SettingsError(
-            f"Setting backend = 'docker' needs a Docker API, but {url} does not answer as one "
-            f"({error}): start Docker or podman (`podman system service`), or set docker_url."
+            f"Setting backend = 'docker' needs a Docker API, but {problem}: "
+            "start Docker or podman (`podman system service`), or set docker_url."
         ) from None
     if version_lt(client.api_version, MIN_API_VERSION):
         client.close()
@@ -85,6 +82,23 @@ def connect(settings: Settings) -> APIClient:
             f"≥ {MIN_API_VERSION}: upgrade to Docker 20.10 or podman 3 or later."
         )
     return client
+
+
+def unix_socket_problem(url: str) -> str | None:
+    """What keeps the worker from a unix:// URL's socket, said for the error message."""
+    if not url.startswith("unix://"):
+        return None
+    path = url.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):  # refused: a stale socket file
+            return f"nothing listens at {url}"
+        except PermissionError:
+            return f"the worker's user may not open {path} (run it as root or in the docker group)"
+        except OSError as error:
+            return f"{path} cannot be opened ({error.strerror})"
+    return None
 
 
 def explain_api_error(error: docker.errors.APIError, image: str) -> str:
