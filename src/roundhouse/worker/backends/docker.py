@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import docker.errors
 import requests.exceptions
@@ -42,6 +44,9 @@ from roundhouse.worker.backends import images, mirror, oomwatch
 from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
 from roundhouse.worker.backends.bwrap import PREFIX, SANDBOX_ENV, place_name
 
+if TYPE_CHECKING:
+    from docker._types import WaitContainerResponse  # only in the stubs
+
 log = logging.getLogger(__name__)
 
 # 1.41 (Docker 20.10, podman 3): the oldest API whose create call takes every option used here.
@@ -49,6 +54,7 @@ MIN_API_VERSION = "1.41"
 API_TIMEOUT = 30  # seconds for one call
 WAIT_STEP = 30  # seconds of one wait for a container's exit; a longer job is waited for anew
 OUTPUT_LIMIT = 4 * 1024 * 1024
+KILL_SECONDS = 2  # after a SIGKILL, the container's exit must come within this
 KILLED = 128 + 9  # the exit status engines report for a container ended by SIGKILL
 LABEL = "roundhouse"
 LABEL_WORK_DIR = f"{LABEL}.work_dir"
@@ -158,7 +164,7 @@ class DockerJob(RunningJob):
         try:
             while True:
                 try:
-                    result = await asyncio.to_thread(api.wait, self.container, timeout=WAIT_STEP)
+                    result = await self.backend.wait_for_exit(self.container, WAIT_STEP)
                     break
                 except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
                     # The read timed out: the job runs on. A server that is gone fails here.
@@ -174,7 +180,11 @@ class DockerJob(RunningJob):
     async def kill(self) -> None:
         # SIGKILL to the container's pid 1 ends its pid namespace: every process goes.
         await self.backend.call_ignoring_gone(self.backend.api.kill, self.container)
-        await self.backend.call_ignoring_gone(self.backend.api.wait, self.container, timeout=5)
+        try:
+            await self.backend.wait_for_exit(self.container, KILL_SECONDS)
+        except (docker.errors.NotFound, requests.exceptions.RequestException) as error:
+            # cleanup() removes it by force all the same.
+            log.warning("container %s did not report its exit: %s", self.container[:12], error)
 
     def termination_reason(self) -> str | None:
         if self.oom_killed:
@@ -193,6 +203,14 @@ class DockerBackend(Backend):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.api = connect(settings)
+        # Every running job blocks a thread waiting for its exit: not the loop's default
+        # executor, whose few threads the rest of the worker needs.
+        self.waiters = ThreadPoolExecutor(settings.pool_size + 1, thread_name_prefix="docker-wait")
+
+    async def wait_for_exit(self, container: str, timeout: int) -> WaitContainerResponse:
+        """The server's answer once the container has exited; a requests error after timeout."""
+        wait = functools.partial(self.api.wait, container, timeout=timeout)
+        return await asyncio.get_running_loop().run_in_executor(self.waiters, wait)
 
     async def call_ignoring_gone(
         self, function: Callable[..., T], *args: Any, **kwargs: Any
