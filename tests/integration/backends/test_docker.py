@@ -101,6 +101,34 @@ async def test_job_runs_unprivileged_as_pid_1_of_its_own(
     assert_nothing_left(docker_backend, work_dir, job)
 
 
+@pytest.mark.parametrize("privileged", [False, True])
+async def test_container_has_the_limits_labels_and_privileges_of_the_settings(
+    make_docker: Callable[..., DockerBackend], work_dir: Path, privileged: bool
+) -> None:
+    backend = make_docker(sandbox_cpus=0.5, sandbox_pids=100, docker_privileged=privileged)
+    job = payload("sleep 30", repository={**payload("")["repository"], "slug": "team/app"})
+    running = await backend.start(job, work_dir)
+    try:
+        container = backend.api.inspect_container(await container_id_of(backend, job))
+    finally:
+        await running.kill()
+        await running.cleanup()
+
+    host, config = container["HostConfig"], container["Config"]
+    assert (host["Memory"], host["MemorySwap"]) == (256 << 20, 256 << 20)
+    assert (host["NanoCpus"], host["PidsLimit"]) == (500_000_000, 100)
+    assert host["NetworkMode"] == "none"
+    assert host["Privileged"] is privileged
+    assert ("no-new-privileges" in (host["SecurityOpt"] or [])) is not privileged
+    assert host["ReadonlyRootfs"] is True
+    assert config["User"] == "2000:2000"
+    assert config["Labels"]["roundhouse.job"] == str(job["job"]["id"])
+    assert config["Labels"]["roundhouse.repo"] == "team/app"
+    assert config["Labels"]["roundhouse.attempt"] == "1"
+    assert config["Labels"]["roundhouse.lease"] == job["lease"]
+    assert_nothing_left(backend, work_dir, job)
+
+
 async def test_output_streams_live_in_order(docker_backend: DockerBackend, work_dir: Path) -> None:
     job = payload("echo one; echo two >&2; sleep 0.3; echo three\n")
     running = await docker_backend.start(job, work_dir)
