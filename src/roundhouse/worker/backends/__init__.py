@@ -16,12 +16,10 @@ def make_backend(settings: Settings) -> Backend:
         return LocalBackend()
     if settings.backend == "bwrap":
         return BwrapBackend(settings)
-    if settings.backend == "docker":
-        # Imported here: the docker SDK (and requests) load only on workers that use it.
-        from roundhouse.worker.backends.docker import DockerBackend
+    # Imported here: the docker SDK (and requests) load only on workers that use it.
+    from roundhouse.worker.backends.docker import DockerBackend
 
-        return DockerBackend(settings)
-    raise ValueError(f"backend {settings.backend!r} is not available in this version")
+    return DockerBackend(settings)
 
 
 __all__ = ["Backend", "BwrapBackend", "JobStartError", "LocalBackend", "RunningJob", "make_backend"]
