@@ -318,15 +318,16 @@ async def test_cleanup_leftovers_removes_the_containers_of_its_work_dir(
     with reachable_dir() as elsewhere:
         other = payload(ESCAPERS)
         other_running = await make_docker().start(other, elsewhere / "work")
+        try:
+            fresh_worker = make_docker()
+            assert await fresh_worker.cleanup_leftovers(work_dir) == [place_name(job)]
 
-        fresh_worker = make_docker()
-        assert await fresh_worker.cleanup_leftovers(work_dir) == [place_name(job)]
-
-        assert await running.wait() == 137  # killed
-        assert_nothing_left(fresh_worker, work_dir, job)
-        assert containers_of(fresh_worker, other) != []  # another work_dir's: left alone
-        await other_running.kill()
-        await other_running.cleanup()
+            assert await running.wait() == 137  # killed
+            assert_nothing_left(fresh_worker, work_dir, job)
+            assert containers_of(fresh_worker, other) != []  # another work_dir's: left alone
+        finally:
+            await other_running.kill()
+            await other_running.cleanup()
 
 
 async def test_missing_image_errors_at_once_naming_the_images(
