@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from docker import APIClient
 
 from roundhouse.protocol import JobPayload
 from roundhouse.settings import Settings, SettingsError
@@ -36,6 +37,17 @@ pytestmark = [
 ]
 # Three sleeps that try to outlive the job: a child, a setsid daemon, a double-forked one.
 ESCAPERS = "sleep 301 & setsid sleep 302 & (setsid sh -c 'sleep 303 &' &); echo started; wait"
+
+
+@pytest.fixture(autouse=True)
+def sweep(work_dir: Path, podman_url: str) -> Iterator[None]:
+    """After a failed test too: no container of its work_dir stays behind."""
+    yield
+    api = APIClient(base_url=podman_url, version="auto", timeout=30)
+    label = f"roundhouse.work_dir={work_dir.resolve()}"
+    for container in api.containers(all=True, filters={"label": label}):
+        api.remove_container(container["Id"], force=True)
+    api.close()
 
 
 def containers_of(backend: DockerBackend, job: JobPayload) -> list[str]:
