@@ -121,7 +121,11 @@ def explain_api_error(error: docker.errors.APIError, image: str) -> str:
 
 
 class OutputPump(threading.Thread):
-    """Feeds a container's attached output into an asyncio StreamReader, from a thread."""
+    """Feeds a container's attached output into an asyncio StreamReader, from a thread.
+
+    feed_data has no back-pressure; the runner reads as output comes and ends a job past
+    max_log_bytes, so what waits in the reader stays small.
+    """
 
     def __init__(self, chunks: Iterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(name="docker-output", daemon=True)
