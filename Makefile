@@ -27,6 +27,7 @@ browser:
 
 test: $(STAMP) services browser lint
 	scripts/ensure-bwrap
+	scripts/ensure-podman
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

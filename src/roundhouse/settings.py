@@ -117,6 +117,16 @@ class Settings(BaseSettings):
     sandbox_uid: int = Field(2000, ge=1)
     sandbox_gid: int = Field(2000, ge=1)
 
+    # docker backend
+    # The Docker Engine API to run job containers with: Docker's socket, or podman's
+    # (`podman system service`), e.g. unix:///run/podman/podman.sock.
+    docker_url: str = "unix:///var/run/docker.sock"
+    # The network of jobs that may use the network; the others get none ("none").
+    docker_network: str = "bridge"
+    # Privileged containers (like Travis's TRAVIS_WORKER_DOCKER_PRIVILEGED): a job is then
+    # root on the host in all but name. Only for trusted repositories.
+    docker_privileged: bool = False
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

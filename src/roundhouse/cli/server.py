@@ -35,4 +35,7 @@ def up(
         encryption_key(settings, create=True)
     except settings_module.SettingsError as error:
         fail(str(error))
-    serve(settings)
+    try:
+        serve(settings)
+    except settings_module.SettingsError as error:  # e.g. the worker's backend cannot run here
+        fail(str(error))

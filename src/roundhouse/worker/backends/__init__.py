@@ -1,5 +1,6 @@
 """Backends run a compiled job script somewhere: `local` (a process group on this machine),
-`bwrap` (a bubblewrap sandbox with cgroup limits); `docker` comes with the isolation issue.
+`bwrap` (a bubblewrap sandbox with cgroup limits), `docker` (a container of a Docker Engine
+API server: Docker or podman).
 All share backends.base.Backend.
 """
 
@@ -15,7 +16,10 @@ def make_backend(settings: Settings) -> Backend:
         return LocalBackend()
     if settings.backend == "bwrap":
         return BwrapBackend(settings)
-    raise ValueError(f"backend {settings.backend!r} is not available in this version")
+    # Imported here: the docker SDK (and requests) load only on workers that use it.
+    from roundhouse.worker.backends.docker import DockerBackend
+
+    return DockerBackend(settings)
 
 
 __all__ = ["Backend", "BwrapBackend", "JobStartError", "LocalBackend", "RunningJob", "make_backend"]
