@@ -129,8 +129,11 @@ async def test_killed_up_runs_the_interrupted_job_again_after_restart(
     assert "Attempt 1 was lost: the platform and its local worker were restarted" in log
     assert "second-attempt-ran" in log
     states = [(step["attempt"], step["state"]) for step in job["history"]]
-    assert states[:4] == [(1, "created"), (1, "queued"), (1, "received"), (1, "started")]
+    # The kill may come before the hub stored attempt 1's "started": its history ends there.
+    assert states[:3] == [(1, "created"), (1, "queued"), (1, "received")]
+    assert (2, "created") in states
     assert states[-2:] == [(2, "started"), (2, "passed")]
+    assert log.count("second-attempt-ran\n") == 1  # it ran once, not twice
 
 
 async def test_job_for_a_queue_no_worker_serves_says_why_it_waits(

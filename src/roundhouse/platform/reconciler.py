@@ -65,11 +65,13 @@ class Reconciler:
 
     async def recover_after_restart(self) -> None:
         """All-in-one start: every held job's worker is gone, every queued message too."""
+        # Republish first: retry() queues the held jobs itself, and a job published twice
+        # would run twice.
+        await self.scheduler.republish_queued()
         async with self.ctx.sessions() as session:
             held = list(await session.scalars(select(Job.id).where(Job.state.in_(HELD_STATES))))
         for job_id in held:
             await self.retry(job_id, "the platform and its local worker were restarted")
-        await self.scheduler.republish_queued()
 
     async def requeue_lost(self) -> list[int]:
         """Jobs whose worker is unknown or silent for LOST_AFTER run again."""
