@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import GitRepo, Running
+from tests.e2e.test_build_cache import CACHED, run_build
 from tests.e2e.test_build_lifecycle import TWO_JOBS
 from tests.integration.backends.podman import build_test_image, podman_service, podman_unavailable
 from tests.integration.backends.support import reachable_dir
@@ -60,3 +61,25 @@ async def test_two_jobs_pass_in_containers(
     assert "$ id -un\ntravis\n" in second_log
     assert 'The command "test -f README.md" exited with 0.' in second_log
     assert list(container_work_dir.iterdir()) == []  # both jobs' places are gone
+
+
+async def test_build_cache_round_trip_in_containers(
+    podman: tuple[str, str],
+    container_work_dir: Path,
+    start_system: Any,
+    git_repo: Callable[..., GitRepo],
+) -> None:
+    url, image = podman
+    system: Running = await start_system(
+        backend="docker", docker_url=url, images={"focal": image}, work_dir=container_work_dir
+    )
+    repo = git_repo()
+    repo.commit({".travis.yml": CACHED})
+    slug = (await system.add_repo(repo))["slug"]
+
+    _, first = await run_build(system, slug, "main")
+    _, second = await run_build(system, slug, "main")
+
+    assert "no history" in first
+    assert "found cache" in second
+    assert "stored by main 1" in second

@@ -36,6 +36,7 @@ PROGRAMS = (
     "sh",
     "cat",
     "chmod",
+    "cp",
     "cut",
     "date",
     "dirname",

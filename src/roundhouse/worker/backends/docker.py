@@ -41,8 +41,14 @@ from docker.utils import version_lt
 from roundhouse.protocol import JobPayload
 from roundhouse.settings import Settings, SettingsError
 from roundhouse.worker.backends import images, mirror, oomwatch
-from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
-from roundhouse.worker.backends.bwrap import PREFIX, SANDBOX_ENV, place_name
+from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
+from roundhouse.worker.backends.bwrap import (
+    PREFIX,
+    SANDBOX_CACHE,
+    SANDBOX_ENV,
+    chown_tree,
+    place_name,
+)
 
 if TYPE_CHECKING:
     from docker._types import WaitContainerResponse  # only in the stubs
@@ -256,7 +262,9 @@ class DockerBackend(Backend):
             ) from None
         return reference
 
-    async def start(self, payload: JobPayload, work_dir: Path) -> RunningJob:
+    async def start(
+        self, payload: JobPayload, work_dir: Path, cache: CacheDirs | None = None
+    ) -> RunningJob:
         image = await self.image_of(payload)
         work_dir.mkdir(parents=True, exist_ok=True)
         name = place_name(payload)
@@ -269,7 +277,10 @@ class DockerBackend(Backend):
         container: str | None = None
         try:
             binds = await self._fill(place, payload)
-            config = self._container_config(payload, work_dir, image, binds)
+            environment = dict(SANDBOX_ENV)
+            if cache is not None:
+                environment.update(await self._show_cache(cache, binds))
+            config = self._container_config(payload, work_dir, image, binds, environment)
             created = await asyncio.to_thread(self.api.create_container, **config)
             container = str(created["Id"])
             return await self._start(container, place)
@@ -315,8 +326,27 @@ class DockerBackend(Backend):
             os.chown(path, uid, gid)
         return binds
 
+    async def _show_cache(
+        self, cache: CacheDirs, binds: dict[str, Mapping[str, str]]
+    ) -> dict[str, str]:
+        """Bind the build cache as in the bwrap sandbox; the variables that name it."""
+        fetched, store = f"{SANDBOX_CACHE}/fetched", f"{SANDBOX_CACHE}/store"
+        for folder in (cache.fetched, cache.store):
+            # Unpacked by the worker (root): the job's user must read and write them.
+            await asyncio.to_thread(
+                chown_tree, folder, self.settings.sandbox_uid, self.settings.sandbox_gid
+            )
+        binds[str(cache.fetched)] = {"bind": fetched, "mode": "ro"}
+        binds[str(cache.store)] = {"bind": store, "mode": "rw"}
+        return {"ROUNDHOUSE_CACHE_FETCHED": fetched, "ROUNDHOUSE_CACHE_STORE": store}
+
     def _container_config(
-        self, payload: JobPayload, work_dir: Path, image: str, binds: dict[str, Mapping[str, str]]
+        self,
+        payload: JobPayload,
+        work_dir: Path,
+        image: str,
+        binds: dict[str, Mapping[str, str]],
+        environment: dict[str, str],
     ) -> dict[str, Any]:
         """The create_container arguments of the job."""
         settings, job = self.settings, payload["job"]
@@ -343,7 +373,7 @@ class DockerBackend(Backend):
             "hostname": f"job-{job['id']}",
             "user": f"{settings.sandbox_uid}:{settings.sandbox_gid}",
             "working_dir": images.HOME,
-            "environment": SANDBOX_ENV,
+            "environment": environment,
             "labels": {
                 f"{LABEL}.job": str(job["id"]),
                 f"{LABEL}.attempt": str(job["attempt"]),
