@@ -125,6 +125,10 @@ def read(archive: Path, into: Path | None = None) -> Manifest:
                     continue
                 target = _target(into, member.name, archive) if into else None
                 seen[member.name] = _copy(file, target)
+            # tarfile stops quietly at a damaged header; reading on to the end makes gzip
+            # check its CRC, so that damage anywhere is reported, not a "missing" file.
+            while tar.fileobj is not None and tar.fileobj.read(COPY_CHUNK):
+                pass
     except (tarfile.TarError, EOFError, OSError) as error:
         raise OpsError(
             f"The archive {archive} is damaged: it is not a readable tar.gz ({error})."
