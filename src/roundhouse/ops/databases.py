@@ -17,11 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
 
-from roundhouse.db.session import sync_url
+from roundhouse.db.session import current_revision, sync_url
 from roundhouse.ops import OpsError, portable
 
 COUNTED = ("repositories", "builds", "jobs", "logs")
@@ -50,7 +49,7 @@ class Snapshot:
 
 def describe(connection: Connection) -> tuple[str | None, dict[str, int]]:
     """The Alembic revision and the row counts the manifest records."""
-    revision = MigrationContext.configure(connection).get_current_revision()
+    revision = current_revision(connection)
     names = set(inspect(connection).get_table_names())
     counts = {
         name: int(connection.scalar(select(func.count()).select_from(table(name))) or 0)

@@ -14,6 +14,7 @@ from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
 from roundhouse.platform.logs import LogService
+from roundhouse.platform.metrics import Metrics
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
 from roundhouse.platform.scheduler import Scheduler
@@ -35,6 +36,7 @@ class Services:
     workers: WorkerRegistry
     reconciler: Reconciler
     statuses: StatusReporter
+    metrics: Metrics
     admin_token: str = ""
 
     @classmethod
@@ -49,6 +51,8 @@ class Services:
         triggers = Triggers(ctx, gatekeeper, hub)
         statuses = StatusReporter(ctx)
         ctx.build_listeners.append(statuses.build_changed)
+        metrics = Metrics()
+        ctx.job_listeners.append(metrics.job_changed)
         return cls(
             ctx=ctx,
             scheduler=scheduler,
@@ -60,6 +64,7 @@ class Services:
             workers=WorkerRegistry(ctx),
             reconciler=Reconciler(ctx, scheduler, hub, logs),
             statuses=statuses,
+            metrics=metrics,
         )
 
     async def start(self, *, poll: bool = True) -> None:
