@@ -262,3 +262,28 @@ async def test_restore_without_the_key_needs_the_same_key_here(
 
     (target / "encryption.key").write_text("the-instance-key\n")
     assert (await cli(target, target_url, "restore", str(archive))).code == 0
+
+
+async def test_an_older_archive_is_migrated_and_caches_come_back(tmp_path: Path) -> None:
+    from alembic import command
+
+    from roundhouse.db.session import alembic_config, head_revision
+
+    source = tmp_path / "old"
+    source.mkdir()
+    old_url = f"sqlite:///{source / 'roundhouse.db'}"
+    command.upgrade(alembic_config(old_url), "0001")
+    (source / "cache" / "team" / "app").mkdir(parents=True)
+    (source / "cache" / "team" / "app" / "pip.tgz").write_bytes(b"cached")
+    archive = tmp_path / "old.tar.gz"
+    made = await cli(source, old_url, "backup", str(archive), "--with-caches")
+    assert made.code == 0, made.err
+    assert "revision 0001" in made.out
+    assert "with caches" in made.out
+
+    target = tmp_path / "target"
+    restored = await cli(target, f"sqlite:///{target / 'roundhouse.db'}", "restore", str(archive))
+
+    assert restored.code == 0, restored.err
+    assert f"the database is at revision {head_revision()}" in restored.out
+    assert (target / "cache" / "team" / "app" / "pip.tgz").read_bytes() == b"cached"

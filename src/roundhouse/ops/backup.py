@@ -41,7 +41,8 @@ def backup(
         )
     with tempfile.TemporaryDirectory(prefix=".roundhouse-backup-", dir=target.parent) as tmp:
         staging = Path(tmp)
-        snap = databases.snapshot(settings.database_url, staging)
+        with databases.reachable(settings.database_url):
+            snap = databases.snapshot(settings.database_url, staging)
         manifest = Manifest(
             roundhouse_version=__version__,
             alembic_revision=snap.revision,

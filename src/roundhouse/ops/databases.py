@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, MetaData, create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from roundhouse.db.session import current_revision, sync_url
 from roundhouse.ops import OpsError, portable
@@ -27,6 +28,17 @@ COUNTED = ("repositories", "builds", "jobs", "logs")
 SQLITE_FILE = "roundhouse.sqlite3"
 PGDUMP_FILE = "roundhouse.pgdump"
 PORTABLE_FILE = "portable.jsonl"
+
+
+@contextmanager
+def reachable(url: str) -> Iterator[None]:
+    """Turn "cannot connect" from the driver into one sentence naming the database."""
+    try:
+        yield
+    except OperationalError as error:
+        reason = str(error.orig or error).strip().splitlines()[0]
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise OpsError(f"The database {shown} cannot be used ({reason}).") from None
 
 
 def kind(url: str) -> str:

@@ -62,6 +62,11 @@ def verify(path: Path, passphrase: str | None) -> Manifest:
 
 
 def restore(settings: Settings, path: Path, passphrase: str | None) -> Restored:
+    with databases.reachable(settings.database_url):
+        return _restore(settings, path, passphrase)
+
+
+def _restore(settings: Settings, path: Path, passphrase: str | None) -> Restored:
     url = settings.database_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with (
