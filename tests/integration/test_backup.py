@@ -86,7 +86,12 @@ def installation(
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("source_kind", "target_kind"),
-    [("sqlite", "sqlite"), ("postgres", "postgres"), ("sqlite", "postgres")],
+    [
+        ("sqlite", "sqlite"),
+        ("postgres", "postgres"),
+        ("sqlite", "postgres"),
+        ("postgres", "sqlite"),
+    ],
 )
 async def test_history_logs_and_settings_survive_a_round_trip(
     source_kind: str,
