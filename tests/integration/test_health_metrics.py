@@ -49,6 +49,7 @@ async def test_metrics_after_a_build(system: Running, git_repo: Callable[..., Gi
     assert value(found, "roundhouse_job_run_seconds_count", queue=queue, state="passed") == 1
     assert value(found, "roundhouse_queue_depth", queue=queue) == 0
     assert value(found, "roundhouse_queue_consumers", queue=queue) == 1
+    assert value(found, "roundhouse_broker_up") == 1
     assert value(found, "roundhouse_workers") == 1
     assert value(found, "roundhouse_worker_slots", kind="total") == 2
     assert value(found, "roundhouse_log_bytes") > len("measured")
@@ -89,3 +90,18 @@ async def test_not_ready_when_the_broker_does_not_answer(
 
     assert response.status_code == 503
     assert response.json()["reason"] == "the broker does not answer: cannot reach rabbitmq:5672"
+
+
+async def test_metrics_without_the_broker_still_count_jobs(
+    system: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(queue: str) -> QueueInfo:
+        raise BrokerUnavailable("cannot reach rabbitmq:5672")
+
+    monkeypatch.setattr(system.instance.services.ctx.broker, "queue_info", unreachable)
+
+    found = samples((await system.http.get("/metrics")).text)
+
+    assert value(found, "roundhouse_broker_up") == 0
+    assert value(found, "roundhouse_workers") == 1
+    assert not [name for name, _ in found if name == "roundhouse_queue_depth"]

@@ -10,6 +10,7 @@ collide in prometheus_client's global one.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -18,12 +19,14 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_late
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from roundhouse.broker import Broker, BrokerError, QueueInfo
 from roundhouse.db.models import Job, Log, LogPart, Worker
 from roundhouse.platform.context import PlatformContext
 from roundhouse.protocol import FINISHED_STATES
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Job waits and runs: seconds to hours (hard_timeout defaults to 50 minutes).
+BROKER_WAIT = 5  # seconds a scrape waits for queue depths
 JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3000, 3600, 7200)
 
 
@@ -46,6 +49,11 @@ class Metrics:
             "roundhouse_queue_consumers",
             "Consumers able to take messages from a broker queue.",
             ["queue"],
+            registry=self.registry,
+        )
+        self.broker_up = Gauge(
+            "roundhouse_broker_up",
+            "1 when the broker answered this scrape, else 0 (and no queue metrics).",
             registry=self.registry,
         )
         self.workers = Gauge(
@@ -103,12 +111,18 @@ class Metrics:
                 select(func.coalesce(func.sum(func.length(LogPart.content)), 0))
             )
         queues = {queue for _, queue, _ in by_state} | {q for w in alive for q in w.queues}
-        infos = [await ctx.broker.queue_info(name) for name in sorted(queues)]
+        try:
+            infos = await asyncio.wait_for(_queue_infos(ctx.broker, sorted(queues)), BROKER_WAIT)
+        except (BrokerError, TimeoutError):
+            infos = None  # the database's numbers are still worth a scrape
         # Set everything after the awaits: a scrape never shows a half-updated family.
         self.jobs.clear()
         for state, queue, count in by_state:
             self.jobs.labels(state, queue).set(count)
-        for info in infos:
+        self.broker_up.set(infos is not None)
+        self.queue_depth.clear()
+        self.queue_consumers.clear()
+        for info in infos or []:
             self.queue_depth.labels(info.name).set(info.depth)
             self.queue_consumers.labels(info.name).set(info.consumers)
         self.workers.set(len(alive))
@@ -116,6 +130,10 @@ class Metrics:
         self.worker_slots.labels("total").set(sum(w.capacity for w in alive))
         self.log_bytes.set(int(stored or 0) + int(streaming or 0))
         return generate_latest(self.registry)
+
+
+async def _queue_infos(broker: Broker, names: list[str]) -> list[QueueInfo]:
+    return [await broker.queue_info(name) for name in names]
 
 
 class LatencyMiddleware:
