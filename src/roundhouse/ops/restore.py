@@ -50,7 +50,9 @@ def opened(path: Path, passphrase: str | None, into: Path | None = None) -> Iter
             f"The archive {path} is encrypted (it holds the key); give its passphrase with "
             "--passphrase-file."
         )
-    with tempfile.TemporaryDirectory(prefix=".roundhouse-unsealed-") as tmp:
+    # Next to the extraction, not in /tmp: archives with caches can be larger than a tmpfs.
+    workdir = into.parent if into else None
+    with tempfile.TemporaryDirectory(prefix=".roundhouse-unsealed-", dir=workdir) as tmp:
         plain = Path(tmp) / "archive.tar.gz"
         unseal(path, plain, passphrase)
         yield archive.read(plain, into)
@@ -68,13 +70,13 @@ def restore(settings: Settings, path: Path, passphrase: str | None) -> Restored:
 
 def _restore(settings: Settings, path: Path, passphrase: str | None) -> Restored:
     url = settings.database_url
+    _refuse_non_empty(url)  # before the archive is read: that can take long
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix=".roundhouse-restore-", dir=settings.data_dir) as tmp,
-        opened(path, passphrase, Path(tmp)) as manifest,
+        opened(path, passphrase, Path(tmp) / "files") as manifest,
     ):
-        files = Path(tmp)
-        _refuse_non_empty(url)
+        files = Path(tmp) / "files"
         key = (files / KEY_FILE).read_bytes().strip() if manifest.key_included else None
         if key is None:
             _check_key(settings, manifest)
