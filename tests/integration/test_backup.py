@@ -292,3 +292,26 @@ async def test_an_older_archive_is_migrated_and_caches_come_back(tmp_path: Path)
     assert restored.code == 0, restored.err
     assert f"the database is at revision {head_revision()}" in restored.out
     assert (target / "cache" / "team" / "app" / "pip.tgz").read_bytes() == b"cached"
+
+
+async def test_usage_mistakes_are_one_sentence(
+    tmp_path: Path, small_backup: tuple[Path, str]
+) -> None:
+    archive = tmp_path / "backup.tar.gz"
+    no_passphrase = await cli(*small_backup, "backup", str(archive), "--include-key")
+    assert no_passphrase.code == 1
+    assert no_passphrase.err == (
+        "roundhouse: --include-key needs --passphrase-file: an archive with the key is encrypted.\n"
+    )
+    empty_file = tmp_path / "empty"
+    empty_file.write_text("")
+    empty = await cli(
+        *small_backup, "backup", str(archive), "--include-key", "--passphrase-file", str(empty_file)
+    )
+    assert empty.code == 1
+    assert "is empty; write the passphrase on its first line" in empty.err
+    assert (await cli(*small_backup, "backup", str(archive))).code == 0
+    again = await cli(*small_backup, "backup", str(archive))
+    assert again.code == 1
+    assert again.err == f"roundhouse: {archive} already exists; give the backup a new file name.\n"
+    assert not list(tmp_path.glob(".roundhouse-backup-*"))  # no staging left behind

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -69,7 +70,7 @@ def backup(
     except (OpsError, settings_module.SettingsError) as error:
         fail(str(error))
     if json:
-        echo_json({"file": str(file), **manifest.__dict__})
+        echo_json({"file": str(file), **asdict(manifest)})
         return
     counts = ", ".join(f"{n} {name}" for name, n in sorted(manifest.counts.items()))
     typer.echo(
@@ -86,6 +87,7 @@ def restore(
     file: Annotated[Path, typer.Argument(help="The archive that `roundhouse backup` wrote.")],
     config: ConfigOpt = None,
     passphrase_file: PassphraseOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     """Restore an archive into an empty installation (stop its platform first)."""
     from roundhouse import settings as settings_module
@@ -99,6 +101,17 @@ def restore(
     except (OpsError, settings_module.SettingsError) as error:
         fail(str(error))
     manifest = restored.manifest
+    if json:
+        echo_json(
+            {
+                "file": str(file),
+                "revision": restored.revision,
+                "key_written": str(restored.key_written or "") or None,
+                "key_moved_to": str(restored.key_moved_to or "") or None,
+                "manifest": asdict(manifest),
+            }
+        )
+        return
     counts = ", ".join(f"{n} {name}" for name, n in sorted(manifest.counts.items()))
     typer.echo(
         f"Restored {file} ({counts}) from a {manifest.database_kind} backup made "
