@@ -6,6 +6,7 @@ SQLite → PostgreSQL), and the restored platform shows the history and builds a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import uuid
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
+from roundhouse import __version__
+from roundhouse.db.session import head_revision
 from tests.conftest import POSTGRES_BASE, GitRepo, Running
 
 ROUNDHOUSE = Path(sys.executable).parent / "roundhouse"
@@ -118,8 +121,18 @@ async def test_history_logs_and_settings_survive_a_round_trip(
     made = await cli(source_dir, source_url, "backup", str(archive))  # the platform runs
     assert made.code == 0, made.err
     assert "1 repositories" in made.out
-    verified = await cli(source_dir, source_url, "backup", "--verify", str(archive))
+    verified = await cli(source_dir, source_url, "backup", "--verify", "--json", str(archive))
     assert verified.code == 0, verified.err
+    manifest = json.loads(verified.out)
+    assert manifest["database_kind"] == ("sqlite" if source_kind == "sqlite" else "postgresql")
+    assert manifest["alembic_revision"] == head_revision()
+    assert manifest["roundhouse_version"] == __version__
+    assert manifest["counts"] == {"repositories": 1, "builds": 1, "jobs": 1, "logs": 1}
+    assert set(manifest["files"]) == {
+        "database/roundhouse.sqlite3" if source_kind == "sqlite" else "database/roundhouse.pgdump",
+        "database/portable.jsonl",
+        "settings.json",
+    }
 
     target_dir, target_url = installation(tmp_path, "target", target_kind, new_postgres)
     restored = await cli(target_dir, target_url, "restore", str(archive))
@@ -272,7 +285,7 @@ async def test_restore_without_the_key_needs_the_same_key_here(
 async def test_an_older_archive_is_migrated_and_caches_come_back(tmp_path: Path) -> None:
     from alembic import command
 
-    from roundhouse.db.session import alembic_config, head_revision
+    from roundhouse.db.session import alembic_config
 
     source = tmp_path / "old"
     source.mkdir()

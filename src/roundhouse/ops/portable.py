@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, LargeBinary, MetaData, Table, func, select, text
+from sqlalchemy import JSON, Connection, LargeBinary, MetaData, Table, func, null, select, text
 from sqlalchemy.sql.sqltypes import Date, DateTime
 
 # Alembic's own bookkeeping: the target gets it from `alembic upgrade`, not from the dump.
@@ -82,7 +82,9 @@ def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     decoded = {}
     for key, value in row.items():
         kind = table.columns[key].type
-        if isinstance(value, str) and isinstance(kind, DateTime):
+        if value is None and isinstance(kind, JSON):
+            value = null()  # SQL NULL; a plain None would be stored as the JSON value null
+        elif isinstance(value, str) and isinstance(kind, DateTime):
             value = datetime.fromisoformat(value)
         elif isinstance(value, str) and isinstance(kind, Date):
             value = date.fromisoformat(value)
