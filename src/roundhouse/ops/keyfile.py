@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from roundhouse.settings import Settings
 
 KEY_FILE = "encryption.key"
@@ -23,6 +25,8 @@ def key_path(settings: Settings) -> Path:
 
 def read_key(settings: Settings) -> bytes | None:
     inline = getattr(settings, "encryption_key", None)
+    if isinstance(inline, SecretStr):  # str() of a SecretStr is asterisks
+        inline = inline.get_secret_value()
     if inline:
         return str(inline).strip().encode()
     path = key_path(settings)
