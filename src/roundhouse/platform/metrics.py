@@ -110,7 +110,9 @@ class Metrics:
             streaming = await session.scalar(
                 select(func.coalesce(func.sum(func.length(LogPart.content)), 0))
             )
+        # The default queue always: a scrape then always tells whether the broker answers.
         queues = {queue for _, queue, _ in by_state} | {q for w in alive for q in w.queues}
+        queues.add(ctx.settings.default_queue)
         try:
             infos = await asyncio.wait_for(_queue_infos(ctx.broker, sorted(queues)), BROKER_WAIT)
         except (BrokerError, TimeoutError):
