@@ -5,12 +5,15 @@ The async engine serves the platform; Alembic runs once, synchronously, before i
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -78,3 +81,14 @@ def migrate(url: str) -> None:
             pass
         engine.dispose()
     command.upgrade(alembic_config(url), "head")
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration this version of Roundhouse has."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The migration a database is at (None: none applied yet)."""
+    return MigrationContext.configure(connection).get_current_revision()

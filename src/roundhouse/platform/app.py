@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from roundhouse.platform.api import builds, cache, hooks, keys, repo_settings, repos, system
+from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
 from roundhouse.platform.web import pages
 
@@ -44,6 +45,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
         title="Roundhouse", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json"
     )
     app.state.services = services
+    app.add_middleware(LatencyMiddleware, histogram=services.metrics.api)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from roundhouse.broker import Broker
+from roundhouse.db.models import Job
 from roundhouse.db.session import SessionFactory
 from roundhouse.platform.events import EventBus
 from roundhouse.platform.git import Mirror
@@ -27,6 +28,8 @@ class PlatformContext:
     mirrors: dict[int, Mirror] = field(default_factory=dict)
     # Told (build id, new state) after a build's state changed: commit statuses listen here.
     build_listeners: list[Callable[[int, str], None]] = field(default_factory=list)
+    # Told each job after the hub applied a state event to it: metrics listen here.
+    job_listeners: list[Callable[[Job], None]] = field(default_factory=list)
 
     @cached_property
     def at_rest(self) -> AtRest:

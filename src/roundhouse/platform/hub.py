@@ -75,6 +75,8 @@ class Hub:
                 JobTransition(job_id=job.id, attempt=attempt, state=state, worker=worker, at=at)
             )
             build_id = job.build_id
+        for listener in self.ctx.job_listeners:
+            listener(job)
         await self.job_changed(build_id, job_id)
         return True
 

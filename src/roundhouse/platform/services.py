@@ -15,6 +15,7 @@ from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
 from roundhouse.platform.keys import RepositoryKeys, check_instance_key
 from roundhouse.platform.logs import LogService
+from roundhouse.platform.metrics import Metrics
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
 from roundhouse.platform.scheduler import Scheduler
@@ -37,6 +38,7 @@ class Services:
     reconciler: Reconciler
     statuses: StatusReporter
     keys: RepositoryKeys
+    metrics: Metrics
     admin_token: str = ""
 
     @classmethod
@@ -51,6 +53,8 @@ class Services:
         triggers = Triggers(ctx, gatekeeper, hub)
         statuses = StatusReporter(ctx)
         ctx.build_listeners.append(statuses.build_changed)
+        metrics = Metrics()
+        ctx.job_listeners.append(metrics.job_changed)
         return cls(
             ctx=ctx,
             scheduler=scheduler,
@@ -63,6 +67,7 @@ class Services:
             reconciler=Reconciler(ctx, scheduler, hub, logs),
             statuses=statuses,
             keys=RepositoryKeys(ctx),
+            metrics=metrics,
         )
 
     async def start(self, *, poll: bool = True) -> None:
