@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from roundhouse.platform.auth import TOKEN_FILE
+# Not from roundhouse.platform: `roundhouse worker` loads this module and must not load those.
+from roundhouse.settings import ADMIN_TOKEN_FILE as TOKEN_FILE
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 

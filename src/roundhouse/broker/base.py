@@ -105,6 +105,11 @@ class Broker(ABC):
     @abstractmethod
     async def queue_info(self, queue: str) -> QueueInfo: ...
 
+    def connected_for(self) -> float:
+        """Seconds the broker has been reachable without a break (0 while it is not): what
+        was published meanwhile could reach this process. The in-process broker always is."""
+        return float("inf")
+
 
 def make_broker(url: str) -> Broker:
     """The broker for a broker_url setting."""

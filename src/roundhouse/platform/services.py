@@ -45,7 +45,8 @@ class Services:
         )
         scheduler = Scheduler(ctx)
         gatekeeper = Gatekeeper(ctx, scheduler)
-        hub, logs = Hub(ctx, scheduler), LogService(ctx)
+        logs = LogService(ctx)
+        hub = Hub(ctx, scheduler, logs)
         triggers = Triggers(ctx, gatekeeper, hub)
         statuses = StatusReporter(ctx)
         ctx.build_listeners.append(statuses.build_changed)
@@ -58,7 +59,7 @@ class Services:
             logs=logs,
             poller=Poller(ctx, triggers),
             workers=WorkerRegistry(ctx),
-            reconciler=Reconciler(ctx, scheduler, hub, logs),
+            reconciler=Reconciler(ctx, scheduler, hub),
             statuses=statuses,
         )
 

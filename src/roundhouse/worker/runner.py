@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roundhouse import __version__
-from roundhouse.broker import Broker
 from roundhouse.protocol import JobPayload
 from roundhouse.worker.backends.base import Backend, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
+from roundhouse.worker.outbox import Publisher
 
 READ_SIZE = 64 * 1024
 # After the script exits, output still in the pipe is read for this long; background
@@ -51,7 +51,9 @@ def silence_message(seconds: int) -> str:
 
 
 class Runner:
-    def __init__(self, broker: Broker, backend: Backend, worker_name: str, work_dir: Path) -> None:
+    def __init__(
+        self, broker: Publisher, backend: Backend, worker_name: str, work_dir: Path
+    ) -> None:
         self.broker = broker
         self.backend = backend
         self.worker_name = worker_name

@@ -14,7 +14,6 @@ from sqlalchemy import func, select, text
 from roundhouse.db.models import Job, Worker
 from roundhouse.platform.api import serialize
 from roundhouse.platform.api.deps import ServicesDep, UserDep
-from roundhouse.platform.workers import ALIVE_FOR
 
 router = APIRouter()
 health_router = APIRouter()
@@ -27,7 +26,7 @@ async def list_workers(svc: ServicesDep, user: UserDep) -> dict[str, Any]:
         rows = list(await session.scalars(select(Worker).order_by(Worker.name)))
     return {
         "workers": [serialize.worker(w, w.name in alive) for w in rows],
-        "alive_window": ALIVE_FOR.seconds,
+        "alive_window": svc.workers.alive_for.total_seconds(),
     }
 
 
