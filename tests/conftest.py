@@ -100,6 +100,34 @@ def postgres_url() -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def vhosts() -> Iterator[Any]:
+    """RabbitMQ vhosts for this session's tests (tests/integration/broker/rabbitmq.py)."""
+    from tests.integration.broker import rabbitmq
+
+    try:
+        rabbitmq.rabbitmqctl("await_startup")
+    except (OSError, RuntimeError) as error:
+        pytest.fail(f"RabbitMQ is not running (run `make services`): {error}")
+    vhosts = rabbitmq.Vhosts()
+    yield vhosts
+    vhosts.delete_all()
+
+
+@pytest.fixture
+def vhost(vhosts: Any) -> str:
+    """A RabbitMQ vhost of this test alone (deleted at the end of the session)."""
+    name: str = vhosts.take()
+    return name
+
+
+@pytest.fixture
+def amqp_url(vhost: str) -> str:
+    from tests.integration.broker import rabbitmq
+
+    return rabbitmq.url_of(vhost)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -116,12 +144,9 @@ def free_port() -> int:
 
 
 @dataclass
-class Running:
-    """A running Roundhouse and an authenticated HTTP client for it."""
+class Api:
+    """An authenticated HTTP client of a running platform, with the calls tests make."""
 
-    instance: AllInOne
-    url: str
-    token: str
     http: httpx.AsyncClient
 
     async def add_repo(self, repo: GitRepo) -> dict[str, Any]:
@@ -165,6 +190,15 @@ class Running:
 
     async def log(self, job_id: int) -> str:
         return (await self.http.get(f"/api/job/{job_id}/log.txt")).text
+
+
+@dataclass
+class Running(Api):
+    """A running Roundhouse (platform and local worker in this process)."""
+
+    instance: AllInOne
+    url: str
+    token: str
 
 
 async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
@@ -220,7 +254,7 @@ async def start_system(
         http = httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"token {token}"}, timeout=30
         )
-        running = Running(instance, url, token, http)
+        running = Running(http=http, instance=instance, url=url, token=token)
         servers.append((server, task, running))
         return running
 

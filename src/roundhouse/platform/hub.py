@@ -91,7 +91,7 @@ class Hub:
         job_id = body.get("job_id")
         if not isinstance(job_id, int):
             log.error("ignored a state event without a job id: %r", body)
-            await delivery.ack()
+            await delivery.ack_unless_lost()
             return
         # Deliveries start their handlers in the order they came: taking the job's lane
         # first thing keeps one job's events in that order.
@@ -105,7 +105,7 @@ class Hub:
             if not self._lane_users[job_id]:
                 del self._lane_users[job_id]
                 del self._lanes[job_id]
-        await delivery.ack()
+        await delivery.ack_unless_lost()
 
     async def _handle(self, body: dict[str, object]) -> None:
         problem = protocol_problem(body.get("v"))

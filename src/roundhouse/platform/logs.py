@@ -130,7 +130,7 @@ class LogService:
             if self._shared:
                 self._broadcast(rows)
             for _, delivery in batch:
-                await delivery.ack()
+                await delivery.ack_unless_lost()
             for part, _ in batch:
                 if part.final:
                     await self.aggregate(part.job_id, part.attempt)

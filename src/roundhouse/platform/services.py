@@ -13,6 +13,7 @@ from roundhouse.platform.auth import ensure_admin
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
+from roundhouse.platform.locks import transaction_lock
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
@@ -68,6 +69,8 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate(settings.database_url)
         async with self.ctx.sessions() as session, session.begin():
+            # Platform processes starting together: one creates the admin account.
+            await transaction_lock(session, "roundhouse:admin")
             self.admin_token = await ensure_admin(session, settings.data_dir)
         await self.ctx.broker.connect()
         await self.hub.start()

@@ -71,7 +71,7 @@ class WorkerRegistry:
             await self.record(body)
         except Exception:
             log.exception("bad heartbeat %r", body)
-        await delivery.ack()
+        await delivery.ack_unless_lost()
 
     async def record(self, beat: dict[str, Any]) -> None:
         name = str(beat["name"])

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from roundhouse import __version__
-from roundhouse.broker import Broker, Delivery, DeliveryLost, Subscription
+from roundhouse.broker import Broker, Delivery, Subscription
 from roundhouse.protocol import (
     COMMAND_EXCHANGE,
     HEARTBEAT_SECONDS,
@@ -92,7 +92,8 @@ class Worker:
         self.queues = queues
         self.pool_size = pool_size
         self.heartbeat_interval = heartbeat_interval
-        self.outbox = Outbox(broker, work_dir / ".outbox", outbox_memory)
+        # Per worker name: workers sharing a work directory keep their messages apart.
+        self.outbox = Outbox(broker, work_dir / ".outbox" / name, outbox_memory)
         self.runner = Runner(self.outbox, backend, name, work_dir)
         self.held: dict[str, Held] = {}  # by lease
         # Cancels that arrive before their job does; bounded, old ones are long irrelevant.
@@ -355,20 +356,23 @@ class Worker:
             if not held.verdict.done():
                 held.verdict.set_result({"granted": False, "given_back": True})
 
-    async def stop(self) -> None:
-        self.give_back_all()
-        await self.drain()
+    async def close(self) -> None:
+        """After drain(): stop heartbeats and commands (the broker is the caller's)."""
         if self._heartbeat is not None:
             self._heartbeat.cancel()
         if self._commands is not None:
             await self._commands.cancel()
         await self.outbox.close()
 
+    async def stop(self) -> None:
+        """Give back what runs, and stop."""
+        self.give_back_all()
+        await self.drain()
+        await self.close()
+
 
 async def _settle(delivery: Delivery) -> None:
     """Acknowledge; if the connection it came on is gone, RabbitMQ delivers it again, and the
     claim of whoever gets it then is denied, since it is held here."""
-    try:
-        await delivery.ack()
-    except DeliveryLost:
+    if not await delivery.ack_unless_lost():
         log.info("could not acknowledge a delivery; its claim settles who runs it")
