@@ -23,11 +23,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.broker import Delivery, Subscription
-from roundhouse.db.models import Build, Job, JobTransition, utcnow
+from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
 from roundhouse.platform.buildstate import build_state, stage_failed
 from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.locks import local_lock
 from roundhouse.platform.logs import LogService
-from roundhouse.platform.scheduler import Scheduler, current_stage_jobs
+from roundhouse.platform.scheduler import Scheduler, current_stage_jobs, owner_of
 from roundhouse.platform.workers import protocol_problem, tell_worker
 from roundhouse.protocol import (
     COMMAND_EXCHANGE,
@@ -73,6 +74,7 @@ class Hub:
         self.logs = logs
         self._subscription: Subscription | None = None
         self._lanes: dict[int, asyncio.Lock] = {}
+        self._stale_builds: set[int] = set()
         self._lane_users: Counter[int] = Counter()
 
     async def start(self) -> None:
@@ -235,7 +237,31 @@ class Hub:
     # -- builds -------------------------------------------------------------------------------
 
     async def job_changed(self, build_id: int, job_id: int) -> None:
-        """Update the build's state, cancel or start the next stage when a stage ends."""
+        """Update the build's state, cancel or start the next stage when a stage ends, and let
+        waiting jobs in when a job's end freed a place under a limit."""
+        async with self.ctx.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Build.state, Build.repository_id, Job.state)
+                    .join(Job, Job.build_id == Build.id)
+                    .where(Build.id == build_id, Job.id == job_id)
+                )
+            ).one_or_none()
+        if row is None:
+            return
+        build_was, repository_id, job_state = row
+        self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}", f"repo:{repository_id}")
+        if build_was == "started" and job_state not in FINISHED_STATES:
+            return  # a job of a running build got going: nothing else changes (most events)
+        # Changes of one build's jobs come in bursts: they wait here, not holding a database
+        # connection, and one refresh covers every change made before it started.
+        self._stale_builds.add(build_id)
+        async with local_lock(f"roundhouse:build:{build_id}"):
+            if build_id in self._stale_builds:
+                self._stale_builds.discard(build_id)
+                await self._refresh_build(build_id, job_state in FINISHED_STATES)
+
+    async def _refresh_build(self, build_id: int, job_finished: bool) -> None:
         async with self.ctx.sessions() as session, session.begin():
             build = await session.get(Build, build_id, with_for_update={"of": Build})
             if build is None:
@@ -256,14 +282,21 @@ class Hub:
                 build.finished_at = now
             old_state = build.state
             build.state = "started" if new_state == "received" else new_state
-            repository_id, changed = build.repository_id, build.state != old_state
-            # A finished job frees a place under the limits, or ends a stage.
-            schedule = any(job.state == "created" for job in jobs) or new_state in FINISHED_STATES
-        self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}", f"repo:{repository_id}")
+            changed = build.state != old_state
+            waiting = any(job.state == "created" for job in jobs)
+            limited = job_finished and self._limited(build.repository)
         if changed:
+            self.ctx.bus.publish(f"build:{build_id}", f"repo:{build.repository_id}")
             self.ctx.build_changed(build_id, build.state)
-        if schedule:
+        if waiting or limited:
             await self.scheduler.schedule(build_id)
+
+    def _limited(self, repository: Repository) -> bool:
+        """Whether a job of repository ending may let a waiting job of another build in."""
+        settings = self.ctx.settings
+        owner = owner_of(repository.slug)
+        owner_limit = settings.owner_limits.get(owner, settings.owner_concurrency)
+        return bool(owner_limit or repository.maximum_number_of_builds)
 
     async def cancel_job(self, job_id: int) -> bool:
         async with self.ctx.sessions() as session, session.begin():
