@@ -21,14 +21,15 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from roundhouse.broker import Delivery, Subscription
 from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
-from roundhouse.platform.buildstate import build_state, stage_failed
+from roundhouse.platform.buildstate import JobRow, build_state, current_stage_jobs, stage_failed
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.locks import local_lock
 from roundhouse.platform.logs import LogService
-from roundhouse.platform.scheduler import Scheduler, current_stage_jobs, owner_of
+from roundhouse.platform.scheduler import Scheduler, owner_of
 from roundhouse.platform.workers import protocol_problem, tell_worker
 from roundhouse.protocol import (
     COMMAND_EXCHANGE,
@@ -45,7 +46,7 @@ HELD_STATES = ("received", "started")
 # An attempt lost this many times (worker gone, worker stopped) errors the job instead.
 MAX_ATTEMPTS = 3
 # Events applied at once; those of one job always one after the other, in order.
-EVENTS_AT_ONCE = 64
+EVENTS_AT_ONCE = 16
 YELLOW, RED, RESET = "\033[33;1m", "\033[31;1m", "\033[0m"
 
 
@@ -136,7 +137,7 @@ class Hub:
             why = f"worker {event.worker} was stopped before the job finished"
             return await self.requeue(event.job_id, why, lease=event.lease)
         async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, event.job_id, with_for_update={"of": Job})
+            job = await _locked_job(session, event.job_id)
             if job is None or job.lease != event.lease or job.worker != event.worker:
                 outcome, reason = "not yours", _not_yours(job, event)
             elif moves_forward(job.state, event.state):
@@ -266,14 +267,15 @@ class Hub:
             build = await session.get(Build, build_id, with_for_update={"of": Build})
             if build is None:
                 return
-            jobs = list(
-                await session.scalars(select(Job).where(Job.build_id == build_id).order_by(Job.id))
+            rows = await session.execute(
+                select(Job.id, Job.attempt, Job.stage, Job.state, Job.allow_failure)
+                .where(Job.build_id == build_id)
+                .order_by(Job.id)
             )
-            stage = current_stage_jobs(build, jobs)
+            jobs = [JobRow(*row) for row in rows]
+            stage = current_stage_jobs(build.stages, jobs)
             if stage and stage_failed(stage):
-                for job in jobs:
-                    if job.state == "created":
-                        self._enter(session, job, "canceled", None, utcnow())
+                jobs = await self._cancel_created(session, jobs)
             new_state = build_state(jobs, build.fast_finish)
             now = utcnow()
             if new_state in ("received", "started") and build.started_at is None:
@@ -291,6 +293,24 @@ class Hub:
         if waiting or limited:
             await self.scheduler.schedule(build_id)
 
+    @staticmethod
+    async def _cancel_created(session: AsyncSession, jobs: list[JobRow]) -> list[JobRow]:
+        """A stage failed: the jobs of later stages will not run."""
+        created = [job for job in jobs if job.state == "created"]
+        if not created:
+            return jobs
+        now = utcnow()
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_([job.id for job in created]), Job.state == "created")
+            .values(state="canceled", finished_at=now, waiting_reason=None)
+        )
+        session.add_all(
+            JobTransition(job_id=job.id, attempt=job.attempt, state="canceled", at=now)
+            for job in created
+        )
+        return [job._replace(state="canceled") if job in created else job for job in jobs]
+
     def _limited(self, repository: Repository) -> bool:
         """Whether a job of repository ending may let a waiting job of another build in."""
         settings = self.ctx.settings
@@ -300,7 +320,7 @@ class Hub:
 
     async def cancel_job(self, job_id: int) -> bool:
         async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, job_id, with_for_update={"of": Job})
+            job = await _locked_job(session, job_id)
             if job is None or job.state in FINISHED_STATES:
                 return False
             self._enter(session, job, "canceled", None, utcnow())
@@ -318,7 +338,7 @@ class Hub:
     async def restart_job(self, job_id: int) -> bool:
         """A new attempt of a finished job; the build becomes unfinished again."""
         async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, job_id, with_for_update={"of": Job})
+            job = await _locked_job(session, job_id)
             if job is None or job.state not in FINISHED_STATES:
                 return False
             _new_attempt(session, job)
@@ -340,7 +360,7 @@ class Hub:
         """End a held attempt that did not finish (its worker was lost or stopped): run a new
         one, or error the job after MAX_ATTEMPTS. With lease, only if that is still current."""
         async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, job_id, with_for_update={"of": Job})
+            job = await _locked_job(session, job_id)
             if job is None or job.state not in HELD_STATES or lease not in (None, job.lease):
                 return False
             lost_attempt = job.attempt
@@ -361,6 +381,13 @@ class Hub:
             log.warning("job %s attempt %s lost (%s); running it again", job_id, lost_attempt, why)
         await self.job_changed(build_id, job_id)
         return True
+
+
+async def _locked_job(session: AsyncSession, job_id: int) -> Job | None:
+    """The job, its row locked until the transaction ends (its build is not loaded)."""
+    return await session.get(
+        Job, job_id, with_for_update={"of": Job}, options=[lazyload(Job.build)]
+    )
 
 
 def _new_attempt(session: AsyncSession, job: Job) -> None:

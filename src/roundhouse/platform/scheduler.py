@@ -23,28 +23,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
+from roundhouse.platform.buildstate import current_stage_jobs
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.locks import local_lock, transaction_lock
 from roundhouse.platform.payload import build_payload
-from roundhouse.protocol import FINISHED_STATES, JobPayload
+from roundhouse.protocol import JobPayload
 
 log = logging.getLogger(__name__)
 ACTIVE_STATES = ("queued", "received", "started")
 PUBLISH_AT_ONCE = 32
-
-
-def current_stage_jobs(build: Build, jobs: Sequence[Job]) -> list[Job]:
-    """The jobs of the first stage (in the build's stage order) with unfinished jobs."""
-    order = {name.lower(): index for index, name in enumerate(build.stages)}
-
-    def stage_index(job: Job) -> int:
-        return order.get((job.stage or "").lower(), len(order))
-
-    unfinished = [job for job in jobs if job.state not in FINISHED_STATES]
-    if not unfinished:
-        return []
-    first = min(stage_index(job) for job in unfinished)
-    return [job for job in jobs if stage_index(job) == first]
 
 
 def owner_of(slug: str) -> str:
@@ -118,7 +105,7 @@ class Scheduler:
         changed: set[int] = set()
         for job in waiting:
             build, repository = builds[job.build_id], repositories[job.repository_id]
-            stage = current_stage_jobs(build, jobs_of[job.build_id])
+            stage = current_stage_jobs(build.stages, jobs_of[job.build_id])
             repo_limit = repository.maximum_number_of_builds
             reason = None
             if job not in stage:

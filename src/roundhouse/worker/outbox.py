@@ -4,27 +4,36 @@ it, is sent in the order it was put, and waits out a broker outage of any length
 put() never blocks, so a job's output keeps being read while the broker is away. Messages
 wait in memory up to a limit, then in a file (JSON lines) in the spill directory; once a
 message has been spilled, later ones follow it there until the file has been read back, so
-the order never changes. One task sends them, one at a time, each confirmed by the broker
-before the next; a send that fails is tried again, with backoff, until it succeeds.
+the order never changes.
+
+One task sends them, in order, up to IN_FLIGHT at a time (the broker keeps the order of one
+channel), except that messages with the same order key (e.g. two state events of one job)
+never travel together: the later one waits for the earlier one's confirmation. A send that
+fails is tried again, with backoff, until it succeeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import random
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from roundhouse.broker.base import BrokerError, Message
+from roundhouse.broker.base import Message
 
 log = logging.getLogger(__name__)
 RETRY_FIRST, RETRY_CAP = 0.1, 5.0  # seconds between tries of a send that failed
 OVERHEAD = 200  # bytes an item takes in memory besides its content, roughly
+IN_FLIGHT = 32  # messages sent before their confirms are awaited
+
+
+OrderKey = Callable[[str, Message], Hashable | None]
 
 
 class Publisher(Protocol):
@@ -78,8 +87,15 @@ class _Spill:
 
 
 class Outbox:
-    def __init__(self, broker: Publisher, spill_dir: Path, memory_limit: int) -> None:
+    def __init__(
+        self,
+        broker: Publisher,
+        spill_dir: Path,
+        memory_limit: int,
+        order_key: OrderKey = lambda queue, body: None,
+    ) -> None:
         self._broker = broker
+        self._order_key = order_key
         self._spill_path = spill_dir / "outbox.jsonl"
         self._memory_limit = memory_limit
         self._memory: deque[_Item] = deque()
@@ -171,37 +187,59 @@ class Outbox:
 
     async def _send_loop(self) -> None:
         while True:
-            item = await self._next()
-            await self._deliver(item)
-            self._memory.popleft()
-            self._memory_bytes -= item.size
-            self._sent = item.seq + 1
-            waiter = self._waiters.pop(item.seq, None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            await self._next()
+            batch = self._batch()
+            for _ in range(await self._deliver(batch)):
+                item = self._memory.popleft()
+                self._memory_bytes -= item.size
+                self._sent = item.seq + 1
+                waiter = self._waiters.pop(item.seq, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
             if not self._memory and self._spill is None:
                 self._empty.set()
 
-    async def _deliver(self, item: _Item) -> None:
+    def _batch(self) -> list[_Item]:
+        """The next messages to send together: in order, none sharing an order key."""
+        batch: list[_Item] = []
+        keys: set[Hashable] = set()
+        for item in itertools.islice(self._memory, IN_FLIGHT):
+            key = self._order_key(item.queue, item.body)
+            if key is not None:
+                if key in keys:
+                    break
+                keys.add(key)
+            batch.append(item)
+        return batch
+
+    async def _deliver(self, batch: list[_Item]) -> int:
+        """Publish batch at once (in order, on one channel); returns how many from its start
+        were confirmed, after trying again until at least the first one was. Those after a
+        failure are sent again with it, so a few may arrive twice (consumers are idempotent)."""
         failures = 0
         while True:
-            try:
-                await self._broker.publish(item.queue, item.body)
-            except BrokerError as error:
-                if failures == 0:
-                    log.warning(
-                        "cannot send to %s (%s); %d messages wait and are sent, in order, "
-                        "once the broker is back",
-                        item.queue,
-                        error,
-                        self.pending,
-                    )
-            except TypeError:
-                log.exception("dropped a message to %s that JSON cannot carry", item.queue)
-                return
-            else:
+            results = await asyncio.gather(
+                *(self._broker.publish(item.queue, item.body) for item in batch),
+                return_exceptions=True,
+            )
+            confirmed = 0
+            for item, result in zip(batch, results, strict=True):
+                if isinstance(result, TypeError):
+                    log.error("dropped a message to %s that JSON cannot carry", item.queue)
+                elif result is not None:
+                    break
+                confirmed += 1
+            if confirmed:
                 if failures:
                     log.warning("the broker is back; sending the %d waiting messages", self.pending)
-                return
+                return confirmed
+            if failures == 0:
+                log.warning(
+                    "cannot send to %s (%s); %d messages wait and are sent, in order, once the "
+                    "broker is back",
+                    batch[0].queue,
+                    results[0],
+                    self.pending,
+                )
             failures += 1
             await asyncio.sleep(min(RETRY_CAP, RETRY_FIRST * 2**failures) * random.uniform(0.5, 1))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,7 +94,7 @@ class Worker:
         self.pool_size = pool_size
         self.heartbeat_interval = heartbeat_interval
         # Per worker name: workers sharing a work directory keep their messages apart.
-        self.outbox = Outbox(broker, work_dir / ".outbox" / name, outbox_memory)
+        self.outbox = Outbox(broker, work_dir / ".outbox" / name, outbox_memory, _state_of_job)
         self.runner = Runner(self.outbox, backend, name, work_dir)
         self.held: dict[str, Held] = {}  # by lease
         # Cancels that arrive before their job does; bounded, old ones are long irrelevant.
@@ -369,6 +370,11 @@ class Worker:
         self.give_back_all()
         await self.drain()
         await self.close()
+
+
+def _state_of_job(queue: str, body: dict[str, Any]) -> Hashable | None:
+    """The outbox's order key: a job's state events reach the hub one after the other."""
+    return body.get("job_id") if queue == STATE_QUEUE else None
 
 
 async def _settle(delivery: Delivery) -> None:
