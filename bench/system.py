@@ -82,12 +82,15 @@ class Bench:
 
         return int(wait_until(built, 30, f"request {request_id} to make a build"))
 
-    def finished(self, build_id: int, timeout: float = 120) -> dict[str, Any]:
+    def finished(self, build_id: int, timeout: float = 120, every: float = 0.002) -> dict[str, Any]:
+        """The build once finished, asking every `every` seconds (asking often loads the
+        platform that is being measured: slower for long waits)."""
+
         def done() -> dict[str, Any] | None:
             build: dict[str, Any] = self.http.get(f"/api/build/{build_id}").json()
             return build if build["state"] in ("passed", "failed", "errored", "canceled") else None
 
-        return dict(wait_until(done, timeout, f"build {build_id} to finish"))
+        return dict(wait_until(done, timeout, f"build {build_id} to finish", every))
 
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

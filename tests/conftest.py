@@ -201,8 +201,11 @@ class Running(Api):
     token: str
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
-    """Poll check() until it returns something truthy; fail with `what` after timeout."""
+async def wait_for(
+    check: Callable[[], Awaitable[Any]], timeout: float, what: str, every: float = 0.02
+) -> Any:
+    """Poll check() every `every` seconds until it returns something truthy; fail with `what`
+    after timeout. Checks that ask the platform a lot should poll less often."""
     deadline = time.monotonic() + timeout
     while True:
         result = await check()
@@ -210,7 +213,7 @@ async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float, what: st
             return result
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(every)
 
 
 @pytest.fixture

@@ -210,6 +210,7 @@ async def test_a_killed_platform_comes_back_and_the_build_completes(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)
 async def test_two_platforms_and_three_workers_run_200_jobs_exactly_once(
     topology: Topology, git_repo: Callable[..., GitRepo], tmp_path: Path
 ) -> None:
@@ -225,7 +226,11 @@ async def test_two_platforms_and_three_workers_run_200_jobs_exactly_once(
             )
         }
     )
-    platforms = [topology.platform("platform-1"), topology.platform("platform-2")]
+    # Leases last longer than in the other tests: 200 jobs at once load this machine.
+    platforms = [
+        topology.platform("platform-1", worker_lost_after=15),
+        topology.platform("platform-2", worker_lost_after=15),
+    ]
     for name in ("worker-a", "worker-b", "worker-c"):
         topology.worker(name, pool_size=4)
     async with topology.api(platforms[0]) as first, topology.api(platforms[1]) as second:
@@ -240,7 +245,7 @@ async def test_two_platforms_and_three_workers_run_200_jobs_exactly_once(
             found = [await second.build(build_id) for build_id in builds]
             return found if all(b["state"] in FINISHED for b in found) else None
 
-        finished = await wait_for(all_finished, 120, "the four builds to finish")
+        finished = await wait_for(all_finished, 150, "the four builds to finish", every=0.5)
         jobs = [job for build in finished for job in build["jobs"]]
         assert len(jobs) == 200
         assert {job["state"] for job in jobs} == {"passed"}, topology.logs()

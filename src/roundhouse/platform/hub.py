@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -40,6 +41,7 @@ from roundhouse.protocol import (
 )
 
 log = logging.getLogger(__name__)
+# The unfinished states in order; every finished state ranks after them (4).
 ORDER = {"created": 0, "queued": 1, "received": 2, "started": 3}
 TIMESTAMP = {"received": "received_at", "started": "started_at"}
 HELD_STATES = ("received", "started")
@@ -47,13 +49,8 @@ HELD_STATES = ("received", "started")
 MAX_ATTEMPTS = 3
 # Events applied at once; those of one job always one after the other, in order.
 EVENTS_AT_ONCE = 16
+RETRY_PAUSE = 1.0  # seconds before an event that met an unreachable database is tried again
 YELLOW, RED, RESET = "\033[33;1m", "\033[31;1m", "\033[0m"
-
-
-def moves_forward(current: str, new: str) -> bool:
-    if current in FINISHED_STATES:
-        return False
-    return ORDER.get(new, 4) > ORDER[current]
 
 
 @dataclass(frozen=True)
@@ -76,6 +73,9 @@ class Hub:
         self._subscription: Subscription | None = None
         self._lanes: dict[int, asyncio.Lock] = {}
         self._stale_builds: set[int] = set()
+        # Builds this process saw running, with their repository: a job of one that merely
+        # got going changes nothing else, so no database work is needed for it.
+        self._running_builds: dict[int, int] = {}
         self._lane_users: Counter[int] = Counter()
 
     async def start(self) -> None:
@@ -102,7 +102,10 @@ class Hub:
         self._lane_users[job_id] += 1
         try:
             async with lane:
-                await self._handle(body)
+                # Tried again in place while the database is unreachable, so that the job's
+                # later events still come after this one.
+                while not await self._handle(body):
+                    await asyncio.sleep(RETRY_PAUSE)
         finally:
             self._lane_users[job_id] -= 1
             if not self._lane_users[job_id]:
@@ -110,11 +113,12 @@ class Hub:
                 del self._lanes[job_id]
         await delivery.ack_unless_lost()
 
-    async def _handle(self, body: dict[str, object]) -> None:
+    async def _handle(self, body: dict[str, object]) -> bool:
+        """Apply one event; False if it must be tried again later (database unreachable)."""
         problem = protocol_problem(body.get("v"))
         if problem:
             await tell_worker(self.ctx, str(body.get("worker")), problem)
-            return
+            return True
         try:
             at = body.get("at")
             update = StateUpdate(
@@ -126,8 +130,12 @@ class Hub:
                 datetime.fromisoformat(str(at)) if at else utcnow(),
             )
             await self.apply(update)
+        except (OperationalError, InterfaceError) as error:
+            log.error("cannot apply %r now (database: %s); it waits on the queue", body, error)
+            return False
         except Exception:
-            log.exception("hub could not apply %r", body)
+            log.exception("hub could not apply %r; dropped", body)
+        return True
 
     async def apply(self, event: StateUpdate) -> bool:
         """Apply one state event; returns False when it changed nothing."""
@@ -136,22 +144,49 @@ class Hub:
         if event.state == "requeued":
             why = f"worker {event.worker} was stopped before the job finished"
             return await self.requeue(event.job_id, why, lease=event.lease)
+        earlier = [state for state, rank in ORDER.items() if rank < ORDER.get(event.state, 4)]
+        values: dict[str, object] = {"state": event.state, "waiting_reason": None}
+        if event.state in TIMESTAMP:
+            values[TIMESTAMP[event.state]] = event.at
+        if event.state in FINISHED_STATES:
+            values["finished_at"] = event.at
         async with self.ctx.sessions() as session, session.begin():
-            job = await _locked_job(session, event.job_id)
-            if job is None or job.lease != event.lease or job.worker != event.worker:
-                outcome, reason = "not yours", _not_yours(job, event)
-            elif moves_forward(job.state, event.state):
-                self._enter(session, job, event.state, event.worker, event.at)
-                outcome, reason = "applied", ""
-            elif job.state == event.state:
-                # A repeat: the first copy's follow-up may have been cut short (a platform
-                # killed between the two), so it is done again; it is idempotent.
-                outcome, reason = "repeated", ""
+            # One statement: applied only by the lease's holder, only forward.
+            build_id = await session.scalar(
+                update(Job)
+                .where(
+                    Job.id == event.job_id,
+                    Job.lease == event.lease,
+                    Job.worker == event.worker,
+                    Job.state.in_(earlier),
+                )
+                .values(**values)
+                .returning(Job.build_id)
+            )
+            if build_id is not None:
+                session.add(
+                    JobTransition(
+                        job_id=event.job_id,
+                        attempt=event.attempt,
+                        state=event.state,
+                        worker=event.worker,
+                        at=event.at,
+                    )
+                )
+                outcome, reason, state = "applied", "", event.state
             else:
-                outcome, reason = "late", ""
-            build_id, state = (job.build_id, job.state) if job is not None else (0, "")
+                job = await session.get(Job, event.job_id, options=[lazyload(Job.build)])
+                if job is None or job.lease != event.lease or job.worker != event.worker:
+                    outcome, reason = "not yours", _not_yours(job, event)
+                elif job.state == event.state:
+                    # A repeat: the first copy's follow-up may have been cut short (a platform
+                    # killed between the two), so it is done again; it is idempotent.
+                    outcome, reason = "repeated", ""
+                else:
+                    outcome, reason = "late", ""
+                build_id, state = (job.build_id, job.state) if job is not None else (0, "")
         if outcome in ("applied", "repeated"):
-            await self.job_changed(build_id, event.job_id)
+            await self.job_changed(build_id, event.job_id, state)
         elif outcome == "not yours":
             await self._verdict(event, granted=False, reason=reason)
         elif state == "canceled" and event.state == "started":
@@ -201,7 +236,7 @@ class Hub:
                 reason = "" if holds else _not_yours(job, event)
         await self._verdict(event, granted=not reason, reason=reason or "yours")
         if won is not None:
-            await self.job_changed(won, event.job_id)
+            await self.job_changed(won, event.job_id, "received")
         return won is not None
 
     async def _verdict(self, event: StateUpdate, *, granted: bool, reason: str) -> None:
@@ -237,23 +272,14 @@ class Hub:
 
     # -- builds -------------------------------------------------------------------------------
 
-    async def job_changed(self, build_id: int, job_id: int) -> None:
-        """Update the build's state, cancel or start the next stage when a stage ends, and let
-        waiting jobs in when a job's end freed a place under a limit."""
-        async with self.ctx.sessions() as session:
-            row = (
-                await session.execute(
-                    select(Build.state, Build.repository_id, Job.state)
-                    .join(Job, Job.build_id == Build.id)
-                    .where(Build.id == build_id, Job.id == job_id)
-                )
-            ).one_or_none()
-        if row is None:
+    async def job_changed(self, build_id: int, job_id: int, job_state: str) -> None:
+        """The job entered job_state: update the build's state, cancel or start the next stage
+        when a stage ends, and let waiting jobs in when a job's end freed a place."""
+        repository_id = self._running_builds.get(build_id)
+        if repository_id is not None and job_state not in FINISHED_STATES:
+            # A job of a running build got going: nothing else changes (most events).
+            self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}", f"repo:{repository_id}")
             return
-        build_was, repository_id, job_state = row
-        self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}", f"repo:{repository_id}")
-        if build_was == "started" and job_state not in FINISHED_STATES:
-            return  # a job of a running build got going: nothing else changes (most events)
         # Changes of one build's jobs come in bursts: they wait here, not holding a database
         # connection, and one refresh covers every change made before it started.
         self._stale_builds.add(build_id)
@@ -261,6 +287,7 @@ class Hub:
             if build_id in self._stale_builds:
                 self._stale_builds.discard(build_id)
                 await self._refresh_build(build_id, job_state in FINISHED_STATES)
+        self.ctx.bus.publish(f"job:{job_id}")
 
     async def _refresh_build(self, build_id: int, job_finished: bool) -> None:
         async with self.ctx.sessions() as session, session.begin():
@@ -287,8 +314,12 @@ class Hub:
             changed = build.state != old_state
             waiting = any(job.state == "created" for job in jobs)
             limited = job_finished and self._limited(build.repository)
+        if build.state == "started":
+            self._running_builds[build_id] = build.repository_id
+        else:
+            self._running_builds.pop(build_id, None)
+        self.ctx.bus.publish(f"build:{build_id}", f"repo:{build.repository_id}")
         if changed:
-            self.ctx.bus.publish(f"build:{build_id}", f"repo:{build.repository_id}")
             self.ctx.build_changed(build_id, build.state)
         if waiting or limited:
             await self.scheduler.schedule(build_id)
@@ -326,7 +357,7 @@ class Hub:
             self._enter(session, job, "canceled", None, utcnow())
             build_id, attempt = job.build_id, job.attempt
         await self._broadcast_cancel(job_id, attempt)
-        await self.job_changed(build_id, job_id)
+        await self.job_changed(build_id, job_id, "canceled")
         return True
 
     async def cancel_build(self, build_id: int) -> int:
@@ -348,7 +379,7 @@ class Hub:
             build_id = build.id
         self.ctx.build_changed(build_id, "created")
         await self.scheduler.schedule(build_id)
-        await self.job_changed(build_id, job_id)
+        await self.job_changed(build_id, job_id, "created")
         return True
 
     async def restart_build(self, build_id: int) -> int:
@@ -368,7 +399,7 @@ class Hub:
                 self._enter(session, job, "errored", None, utcnow())
             else:
                 _new_attempt(session, job)
-            build_id = job.build_id
+            build_id, state = job.build_id, job.state
         if lost_attempt >= MAX_ATTEMPTS:
             note = f"\n{RED}Attempt {lost_attempt} was lost: {why}. The job was tried "
             note += f"{MAX_ATTEMPTS} times and is now errored.{RESET}\n"
@@ -379,7 +410,7 @@ class Hub:
             note += f"This is attempt {lost_attempt + 1}.{RESET}\n"
             await self.logs.add_note(job_id, lost_attempt + 1, note, final=False)
             log.warning("job %s attempt %s lost (%s); running it again", job_id, lost_attempt, why)
-        await self.job_changed(build_id, job_id)
+        await self.job_changed(build_id, job_id, state)
         return True
 
 
