@@ -11,12 +11,12 @@ from typing import NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from roundhouse.cli import builds, daemons, repos, server
+from roundhouse.cli import builds, daemons, fleet, repos, server
 from roundhouse.cli.common import app
 from roundhouse.client import ClientError
 
 # Importing a command module registers its commands on `app`.
-COMMAND_MODULES = (server, daemons, repos, builds)
+COMMAND_MODULES = (server, daemons, repos, builds, fleet)
 
 
 def main() -> None:

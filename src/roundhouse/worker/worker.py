@@ -142,12 +142,12 @@ class Worker:
     async def _on_job(self, delivery: Delivery) -> None:
         payload: JobPayload = delivery.body  # type: ignore[assignment]
         if payload.get("v") != PROTOCOL_VERSION:
-            await delivery.reject(requeue=True)
             await self._refuse_jobs(
                 f"the platform sends jobs in protocol version {payload.get('v')}, and this "
                 f"worker (roundhouse {__version__}) speaks version {PROTOCOL_VERSION}; "
                 "install the platform's version of roundhouse on this worker"
             )
+            await delivery.reject(requeue=True)  # for a worker that can run it
             return
         job_id, attempt = payload["job"]["id"], payload["job"]["attempt"]
         if payload["lease"] in self.held or self._superseded(job_id, attempt):
@@ -246,9 +246,13 @@ class Worker:
             held.verdict.set_result({"granted": False, "reason": why})
 
     async def _refuse_jobs(self, problem: str) -> None:
+        """Take no more jobs (until restarted); claims still open will not be answered."""
         if self.problem != problem:
             log.error("this worker takes no jobs: %s", problem)
         self.problem = problem
+        for held in self.held.values():
+            if not held.verdict.done():
+                held.verdict.set_result({"granted": False, "reason": problem})
         await self._update_prefetch()
 
     # -- commands from the platform -----------------------------------------------------------

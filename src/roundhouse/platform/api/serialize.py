@@ -173,7 +173,9 @@ def worker(w: Worker, alive: bool) -> dict[str, Any]:
         "capacity": w.capacity,
         "busy": w.busy,
         "running": w.running,
+        "leases": w.leases or [],
         "alive": alive,
+        "problem": w.problem,
         "first_seen": _time(w.first_seen),
         "last_seen": _time(w.last_seen),
     }
