@@ -38,6 +38,10 @@ def owner_of(slug: str) -> str:
     return slug.split("/", 1)[0]
 
 
+def _jobs(count: int) -> str:
+    return "1 job" if count == 1 else f"{count} jobs"
+
+
 class Scheduler:
     def __init__(self, ctx: PlatformContext) -> None:
         self.ctx = ctx
@@ -112,13 +116,13 @@ class Scheduler:
                 reason = f"waiting for the stage {stage[0].stage or 'before it'} to finish"
             elif repo_limit and active[repository.id] >= repo_limit:
                 reason = (
-                    f"waiting: {repository.slug} runs at most {repo_limit} jobs at once "
+                    f"waiting: {repository.slug} runs at most {_jobs(repo_limit)} at once "
                     "(its maximum_number_of_builds setting)"
                 )
             elif owner_limit and sum(active.values()) >= owner_limit:
                 reason = (
-                    f"waiting: {owner} runs at most {owner_limit} jobs at once "
-                    "(owner concurrency limit)"
+                    f"waiting: {owner} runs at most {_jobs(owner_limit)} at once "
+                    "(owner_concurrency setting)"
                 )
             if reason is None:
                 payloads.append(self._queue(session, job, build, repository))

@@ -106,6 +106,7 @@ class Worker:
         self._draining = False
         self.problem: str | None = None  # why this worker takes no jobs (protocol mismatch)
         self.drain_requested = asyncio.Event()  # an operator asked (`roundhouse workers drain`)
+        self._drainer: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> dict[int, JobControl]:
@@ -264,9 +265,10 @@ class Worker:
             self._on_cancel(command)
         elif command.get("to") == self.name and command.get("problem"):
             await self._refuse_jobs(str(command["problem"]))
-        elif command.get("drain") == self.name:
-            log.warning("the platform asked this worker to drain")
+        elif command.get("drain") == self.name and not self.drain_requested.is_set():
+            log.warning("an operator asked this worker to drain: it takes no new jobs")
             self.drain_requested.set()
+            self._drainer = asyncio.get_running_loop().create_task(self.drain())
 
     def _on_verdict(self, verdict: dict[str, Any]) -> None:
         if verdict.get("worker") != self.name:
