@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import Api, GitRepo, wait_for
 from tests.integration.broker import rabbitmq
+from tests.integration.support import sse_events
 from tests.topology import Topology, workers_alive
 
 FINISHED = {"passed", "failed", "errored", "canceled"}
@@ -34,6 +35,17 @@ def exists(path: Path) -> Callable[[], Any]:
 async def build_jobs(api: Api, slug: str, request_id: int) -> tuple[int, list[dict[str, Any]]]:
     build_id = await api.build_of(slug, request_id, timeout=60)
     return build_id, (await api.build(build_id))["jobs"]
+
+
+async def live_lines(api: Api, job_id: int) -> list[str]:
+    """The lines "line N" of a job's log as its live stream brings them, until the end."""
+    text = ""
+    async with api.http.stream("GET", f"/api/job/{job_id}/log/stream", timeout=60) as stream:
+        async for event, data in sse_events(stream):
+            if event == "end":
+                break
+            text += data["content"]
+    return [line for line in text.splitlines() if line.startswith("line ")]
 
 
 async def histories(api: Api, jobs: list[dict[str, Any]]) -> list[list[tuple[int, str]]]:
@@ -208,6 +220,28 @@ async def test_a_killed_platform_comes_back_and_the_build_completes(
         assert build["jobs"][0]["state"] == "passed"
         assert build["jobs"][1]["state"] in ("created", "queued")  # no worker left to run it
 
+        # Ctrl-C twice stops the running job at once and gives it back: it runs again later.
+        for flag in (started, go_on, done):
+            flag.unlink()
+        second = topology.worker("worker-b")
+        await api.finished_build(build_id, timeout=60)  # its stage two, on worker-b
+        build_id, jobs = await build_jobs(api, slug, await api.trigger(slug))
+        await wait_for(exists(started), 60, "stage one on worker-b")
+        second.signal(signal.SIGINT)
+
+        async def draining() -> bool:
+            return "draining:" in second.log
+
+        # Two signals sent at once would arrive as one.
+        await wait_for(draining, 30, "worker-b to take the first Ctrl-C")
+        second.signal(signal.SIGINT)
+        assert await asyncio.to_thread(second.wait, 60) == 0
+        job = await api.job(jobs[0]["id"])
+        assert (job["attempt"], job["state"]) == (2, "queued")
+        assert "Attempt 1 was lost: worker worker-b was stopped before the job finished" in (
+            await api.log(job["id"])
+        )
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
@@ -237,6 +271,19 @@ async def test_two_platforms_and_three_workers_run_200_jobs_exactly_once(
         await wait_for(
             lambda: workers_alive(first, "worker-a", "worker-b", "worker-c"), 60, "workers"
         )
+        # One process stores the log parts; readers of both see every line as it comes.
+        printer = git_repo()
+        printer.commit(
+            {
+                ".travis.yml": "language: shell\nscript: "
+                "'for n in $(seq 1 100); do echo \"line $n\"; sleep 0.01; done'\n"
+            }
+        )
+        printing = (await first.add_repo(printer))["slug"]
+        _, (job, *_) = await build_jobs(first, printing, await first.trigger(printing))
+        seen = await asyncio.gather(*(live_lines(api, job["id"]) for api in (first, second)))
+        assert seen == [[f"line {n}" for n in range(1, 101)]] * 2
+
         slug = (await first.add_repo(repo))["slug"]
         requests = [await api.trigger(slug) for api in (first, second, first, second)]
         builds = [await first.build_of(slug, request_id, timeout=60) for request_id in requests]
