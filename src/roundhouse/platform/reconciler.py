@@ -17,7 +17,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roundhouse.broker.memory import MemoryBroker
@@ -148,15 +148,24 @@ class Reconciler:
         async with self.ctx.sessions() as session, session.begin():
             workers = list(await session.scalars(select(Worker).where(Worker.last_seen >= cutoff)))
             served = sorted({queue for w in workers if not w.problem for queue in w.queues})
-            queued = list(await session.scalars(select(Job).where(Job.state == "queued")))
+            queued = await session.execute(
+                select(Job.id, Job.build_id, Job.queue, Job.waiting_reason).where(
+                    Job.state == "queued"
+                )
+            )
             changed = []
-            for job in queued:
+            for job_id, build_id, queue, current in queued:
                 reason = None
-                if job.queue not in served:
+                if queue not in served:
                     serving = ", ".join(served) if served else "no worker is connected"
-                    reason = f"no worker serves queue {job.queue} (workers serve: {serving})"
-                if job.waiting_reason != reason:
-                    job.waiting_reason = reason
-                    changed.append((job.build_id, job.id))
-        for build_id, job_id in changed:
+                    reason = f"no worker serves queue {queue} (workers serve: {serving})"
+                if current != reason:
+                    changed.append((build_id, job_id, reason))
+            for _, job_id, reason in changed:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.state == "queued")
+                    .values(waiting_reason=reason)
+                )
+        for build_id, job_id, _ in changed:
             self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}")
