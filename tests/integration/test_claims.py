@@ -184,3 +184,25 @@ async def test_a_worker_speaking_another_protocol_is_told_and_listed_with_both_v
     queues = (await system.http.get("/api/queues")).json()["queues"]
     default = next(q for q in queues if q["name"] == "builds.default")
     assert "future-worker" not in default["workers"]
+
+
+async def test_a_queued_job_whose_message_vanished_is_published_again(
+    start_system: Callable[..., Awaitable[Running]], git_repo: Callable[..., GitRepo]
+) -> None:
+    system = await start_system(
+        queues=["builds.elsewhere"], worker_lost_after=1, reconcile_interval=0.2
+    )
+    hand = HandWorker(system.instance.services.ctx.broker)
+    await hand.start()  # takes the message and never claims: as if RabbitMQ lost it
+    repo = git_repo()
+    repo.commit({".travis.yml": "language: shell\nscript: true\n"})
+    slug = (await system.add_repo(repo))["slug"]
+    await system.build_of(slug, await system.trigger(slug))
+
+    async def published_twice() -> bool:
+        return len(hand.payloads) >= 2
+
+    await wait_for(published_twice, 20, "the job to be published again")
+    first, again = hand.payloads[:2]
+    assert again["lease"] == first["lease"]  # the same attempt: only one claim on it can win
+    assert (await system.job(first["job"]["id"]))["state"] == "queued"
