@@ -61,7 +61,7 @@ class HandWorker:
                 None,
             )
 
-        found: dict[str, Any] = await wait_for(heard, 10, f"a verdict for {worker}")
+        found: dict[str, Any] = await wait_for(heard, 30, f"a verdict for {worker}")
         return found
 
 
@@ -108,7 +108,7 @@ async def test_only_the_first_claim_wins_and_only_its_worker_s_events_count(
     async def passed() -> bool:
         return (await system.job(job_id))["state"] == "passed"
 
-    await wait_for(passed, 10, "the job to pass")
+    await wait_for(passed, 30, "the job to pass")
     assert await history(system, job_id) == [
         (1, "created", None),
         (1, "queued", None),
@@ -131,7 +131,7 @@ async def test_the_worker_of_a_lost_attempt_is_told_to_drop_it(
     async def second_attempt() -> dict[str, Any] | None:
         return next((p for p in hand.payloads if p["job"]["attempt"] == 2), None)
 
-    retry = await wait_for(second_attempt, 10, "attempt 2 to be published")
+    retry = await wait_for(second_attempt, 30, "attempt 2 to be published")
     assert retry["lease"] != lease
     hand.commands.clear()
     await hand.report("slow", payload, "passed")  # the lost worker comes back, too late

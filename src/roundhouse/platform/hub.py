@@ -1,4 +1,5 @@
-"""The hub: applies job state events, derives build states, steers cancel, restart, requeue.
+"""The hub: applies job state events, and steers cancel, restart and requeue; the builds
+follow their jobs (buildsync.py).
 
 Job states only move forward (created → queued → received → started → finished). Every
 event names the attempt's lease: `received` is a worker's claim, granted to the first worker
@@ -25,12 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
 from roundhouse.broker import Delivery, Subscription
-from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
-from roundhouse.platform.buildstate import JobRow, build_state, current_stage_jobs, stage_failed
+from roundhouse.db.models import Build, Job, JobTransition, utcnow
+from roundhouse.platform.buildsync import BuildSync
 from roundhouse.platform.context import PlatformContext
-from roundhouse.platform.locks import local_lock
 from roundhouse.platform.logs import LogService
-from roundhouse.platform.scheduler import Scheduler, owner_of
+from roundhouse.platform.scheduler import Scheduler
 from roundhouse.platform.workers import protocol_problem, tell_worker
 from roundhouse.protocol import (
     COMMAND_EXCHANGE,
@@ -70,12 +70,9 @@ class Hub:
         self.ctx = ctx
         self.scheduler = scheduler
         self.logs = logs
+        self.builds = BuildSync(ctx, scheduler)
         self._subscription: Subscription | None = None
         self._lanes: dict[int, asyncio.Lock] = {}
-        self._stale_builds: set[int] = set()
-        # Builds this process saw running, with their repository: a job of one that merely
-        # got going changes nothing else, so no database work is needed for it.
-        self._running_builds: dict[int, int] = {}
         self._lane_users: Counter[int] = Counter()
 
     async def start(self) -> None:
@@ -121,7 +118,7 @@ class Hub:
             return True
         try:
             at = body.get("at")
-            update = StateUpdate(
+            event = StateUpdate(
                 int(str(body["job_id"])),
                 int(str(body["attempt"])),
                 str(body.get("lease") or ""),
@@ -129,7 +126,7 @@ class Hub:
                 str(body.get("worker") or ""),
                 datetime.fromisoformat(str(at)) if at else utcnow(),
             )
-            await self.apply(update)
+            await self.apply(event)
         except (OperationalError, InterfaceError) as error:
             log.error("cannot apply %r now (database: %s); it waits on the queue", body, error)
             return False
@@ -186,7 +183,7 @@ class Hub:
                     outcome, reason = "late", ""
                 build_id, state = (job.build_id, job.state) if job is not None else (0, "")
         if outcome in ("applied", "repeated"):
-            await self.job_changed(build_id, event.job_id, state)
+            await self.builds.job_changed(build_id, event.job_id, state)
         elif outcome == "not yours":
             await self._verdict(event, granted=False, reason=reason)
         elif state == "canceled" and event.state == "started":
@@ -236,7 +233,7 @@ class Hub:
                 reason = "" if holds else _not_yours(job, event)
         await self._verdict(event, granted=not reason, reason=reason or "yours")
         if won is not None:
-            await self.job_changed(won, event.job_id, "received")
+            await self.builds.job_changed(won, event.job_id, "received")
         return won is not None
 
     async def _verdict(self, event: StateUpdate, *, granted: bool, reason: str) -> None:
@@ -270,84 +267,7 @@ class Hub:
             JobTransition(job_id=job.id, attempt=job.attempt, state=state, worker=worker, at=at)
         )
 
-    # -- builds -------------------------------------------------------------------------------
-
-    async def job_changed(self, build_id: int, job_id: int, job_state: str) -> None:
-        """The job entered job_state: update the build's state, cancel or start the next stage
-        when a stage ends, and let waiting jobs in when a job's end freed a place."""
-        repository_id = self._running_builds.get(build_id)
-        if repository_id is not None and job_state not in FINISHED_STATES:
-            # A job of a running build got going: nothing else changes (most events).
-            self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}", f"repo:{repository_id}")
-            return
-        # Changes of one build's jobs come in bursts: they wait here, not holding a database
-        # connection, and one refresh covers every change made before it started.
-        self._stale_builds.add(build_id)
-        async with local_lock(f"roundhouse:build:{build_id}"):
-            if build_id in self._stale_builds:
-                self._stale_builds.discard(build_id)
-                await self._refresh_build(build_id, job_state in FINISHED_STATES)
-        self.ctx.bus.publish(f"job:{job_id}")
-
-    async def _refresh_build(self, build_id: int, job_finished: bool) -> None:
-        async with self.ctx.sessions() as session, session.begin():
-            build = await session.get(Build, build_id, with_for_update={"of": Build})
-            if build is None:
-                return
-            rows = await session.execute(
-                select(Job.id, Job.attempt, Job.stage, Job.state, Job.allow_failure)
-                .where(Job.build_id == build_id)
-                .order_by(Job.id)
-            )
-            jobs = [JobRow(*row) for row in rows]
-            stage = current_stage_jobs(build.stages, jobs)
-            if stage and stage_failed(stage):
-                jobs = await self._cancel_created(session, jobs)
-            new_state = build_state(jobs, build.fast_finish)
-            now = utcnow()
-            if new_state in ("received", "started") and build.started_at is None:
-                build.started_at = now
-            if new_state in FINISHED_STATES and build.state not in FINISHED_STATES:
-                build.finished_at = now
-            old_state = build.state
-            build.state = "started" if new_state == "received" else new_state
-            changed = build.state != old_state
-            waiting = any(job.state == "created" for job in jobs)
-            limited = job_finished and self._limited(build.repository)
-        if build.state == "started":
-            self._running_builds[build_id] = build.repository_id
-        else:
-            self._running_builds.pop(build_id, None)
-        self.ctx.bus.publish(f"build:{build_id}", f"repo:{build.repository_id}")
-        if changed:
-            self.ctx.build_changed(build_id, build.state)
-        if waiting or limited:
-            await self.scheduler.schedule(build_id)
-
-    @staticmethod
-    async def _cancel_created(session: AsyncSession, jobs: list[JobRow]) -> list[JobRow]:
-        """A stage failed: the jobs of later stages will not run."""
-        created = [job for job in jobs if job.state == "created"]
-        if not created:
-            return jobs
-        now = utcnow()
-        await session.execute(
-            update(Job)
-            .where(Job.id.in_([job.id for job in created]), Job.state == "created")
-            .values(state="canceled", finished_at=now, waiting_reason=None)
-        )
-        session.add_all(
-            JobTransition(job_id=job.id, attempt=job.attempt, state="canceled", at=now)
-            for job in created
-        )
-        return [job._replace(state="canceled") if job in created else job for job in jobs]
-
-    def _limited(self, repository: Repository) -> bool:
-        """Whether a job of repository ending may let a waiting job of another build in."""
-        settings = self.ctx.settings
-        owner = owner_of(repository.slug)
-        owner_limit = settings.owner_limits.get(owner, settings.owner_concurrency)
-        return bool(owner_limit or repository.maximum_number_of_builds)
+    # -- steering -----------------------------------------------------------------------------
 
     async def cancel_job(self, job_id: int) -> bool:
         async with self.ctx.sessions() as session, session.begin():
@@ -357,7 +277,7 @@ class Hub:
             self._enter(session, job, "canceled", None, utcnow())
             build_id, attempt = job.build_id, job.attempt
         await self._broadcast_cancel(job_id, attempt)
-        await self.job_changed(build_id, job_id, "canceled")
+        await self.builds.job_changed(build_id, job_id, "canceled")
         return True
 
     async def cancel_build(self, build_id: int) -> int:
@@ -379,7 +299,7 @@ class Hub:
             build_id = build.id
         self.ctx.build_changed(build_id, "created")
         await self.scheduler.schedule(build_id)
-        await self.job_changed(build_id, job_id, "created")
+        await self.builds.job_changed(build_id, job_id, "created")
         return True
 
     async def restart_build(self, build_id: int) -> int:
@@ -410,7 +330,7 @@ class Hub:
             note += f"This is attempt {lost_attempt + 1}.{RESET}\n"
             await self.logs.add_note(job_id, lost_attempt + 1, note, final=False)
             log.warning("job %s attempt %s lost (%s); running it again", job_id, lost_attempt, why)
-        await self.job_changed(build_id, job_id, state)
+        await self.builds.job_changed(build_id, job_id, state)
         return True
 
 
