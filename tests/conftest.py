@@ -100,6 +100,34 @@ def postgres_url() -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def vhosts() -> Iterator[Any]:
+    """RabbitMQ vhosts for this session's tests (tests/integration/broker/rabbitmq.py)."""
+    from tests.integration.broker import rabbitmq
+
+    try:
+        rabbitmq.rabbitmqctl("await_startup")
+    except (OSError, RuntimeError) as error:
+        pytest.fail(f"RabbitMQ is not running (run `make services`): {error}")
+    vhosts = rabbitmq.Vhosts()
+    yield vhosts
+    vhosts.delete_all()
+
+
+@pytest.fixture
+def vhost(vhosts: Any) -> str:
+    """A RabbitMQ vhost of this test alone (deleted at the end of the session)."""
+    name: str = vhosts.take()
+    return name
+
+
+@pytest.fixture
+def amqp_url(vhost: str) -> str:
+    from tests.integration.broker import rabbitmq
+
+    return rabbitmq.url_of(vhost)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -116,12 +144,9 @@ def free_port() -> int:
 
 
 @dataclass
-class Running:
-    """A running Roundhouse and an authenticated HTTP client for it."""
+class Api:
+    """An authenticated HTTP client of a running platform, with the calls tests make."""
 
-    instance: AllInOne
-    url: str
-    token: str
     http: httpx.AsyncClient
 
     async def add_repo(self, repo: GitRepo) -> dict[str, Any]:
@@ -167,8 +192,20 @@ class Running:
         return (await self.http.get(f"/api/job/{job_id}/log.txt")).text
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
-    """Poll check() until it returns something truthy; fail with `what` after timeout."""
+@dataclass
+class Running(Api):
+    """A running Roundhouse (platform and local worker in this process)."""
+
+    instance: AllInOne
+    url: str
+    token: str
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[Any]], timeout: float, what: str, every: float = 0.02
+) -> Any:
+    """Poll check() every `every` seconds until it returns something truthy; fail with `what`
+    after timeout. Checks that ask the platform a lot should poll less often."""
     deadline = time.monotonic() + timeout
     while True:
         result = await check()
@@ -176,7 +213,7 @@ async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float, what: st
             return result
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(every)
 
 
 @pytest.fixture
@@ -220,7 +257,7 @@ async def start_system(
         http = httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"token {token}"}, timeout=30
         )
-        running = Running(instance, url, token, http)
+        running = Running(http=http, instance=instance, url=url, token=token)
         servers.append((server, task, running))
         return running
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
-# httpx and the platform are imported where used: every CLI command imports this module, and
-# the offline ones (lint, matrix, compile) must start fast.
+# httpx and the settings are imported where used: every CLI command imports this module, and
+# the offline ones (lint, matrix, compile) must start fast. Never roundhouse.platform: the
+# worker loads this module and must not load the platform's code.
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -27,9 +28,9 @@ def find_token(explicit: str | None, data_dir: Path) -> str:
         return explicit
     if os.environ.get("ROUNDHOUSE_TOKEN"):
         return os.environ["ROUNDHOUSE_TOKEN"]
-    from roundhouse.platform.auth import TOKEN_FILE
+    from roundhouse.settings import ADMIN_TOKEN_FILE
 
-    path = Path(os.environ.get("ROUNDHOUSE_DATA_DIR", str(data_dir))) / TOKEN_FILE
+    path = Path(os.environ.get("ROUNDHOUSE_DATA_DIR", str(data_dir))) / ADMIN_TOKEN_FILE
     return path.read_text().strip() if path.is_file() else ""
 
 

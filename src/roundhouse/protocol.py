@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-PROTOCOL_VERSION = 1
+# 2: state events carry the lease and a job runs only once its claim is granted (ClaimVerdict);
+# heartbeats list the leases a worker holds.
+PROTOCOL_VERSION = 2
+# The versions this platform can serve; a worker speaking another one is told so.
+SERVED_PROTOCOLS = frozenset({2})
 
 JOB_STATES = ("created", "queued", "received", "started", "passed", "failed", "errored", "canceled")
 FINISHED_STATES = frozenset({"passed", "failed", "errored", "canceled"})
@@ -17,11 +21,16 @@ STATE_QUEUE = "reporting.jobs.builds"
 LOG_QUEUE = "reporting.jobs.logs"
 WORKER_QUEUE = "reporting.workers"
 COMMAND_EXCHANGE = "worker.commands"
+# Log parts stored by one platform process, for the live readers attached to the others.
+LIVE_LOG_EXCHANGE = "platform.logs"
 DEFAULT_QUEUE = "builds.default"
 # Workers beat this often; the platform counts a worker lost after three missed beats.
 HEARTBEAT_SECONDS = 10.0
 
-WorkerReportedState = Literal["received", "started", "passed", "failed", "errored", "canceled"]
+# `requeued`: the worker gives the attempt back unfinished (it was stopped); it runs again.
+WorkerReportedState = Literal[
+    "received", "started", "passed", "failed", "errored", "canceled", "requeued"
+]
 
 
 class JobInfo(TypedDict):
@@ -99,14 +108,34 @@ class JobPayload(TypedDict):
 
 
 class StateEvent(TypedDict):
-    """Published to reporting.jobs.builds."""
+    """Published to reporting.jobs.builds. `received` is the worker's claim on the attempt:
+    it runs the job only once the hub grants it (ClaimVerdict)."""
 
     v: int
     job_id: int
     attempt: int
+    lease: str
     state: WorkerReportedState
     worker: str
     at: str  # ISO 8601, UTC
+
+
+class ClaimVerdict(TypedDict):
+    """Broadcast on worker.commands: the hub's answer to a claim (a `received` event), and to
+    any event about a lease that is no longer current (granted false: drop that attempt)."""
+
+    v: int
+    claim: int  # the job id
+    lease: str
+    worker: str
+    granted: bool
+    reason: str
+
+
+class HeldLease(TypedDict):
+    id: int
+    attempt: int
+    lease: str
 
 
 class LogPart(TypedDict):
@@ -132,4 +161,5 @@ class Heartbeat(TypedDict):
     capacity: int
     busy: int
     running: list[int]
+    leases: list[HeldLease]  # every attempt this worker holds; renews their leases
     at: str

@@ -33,6 +33,8 @@ from pydantic_settings import SettingsError as SourceError
 ENV_PREFIX = "ROUNDHOUSE_"
 TOML_CANDIDATES = (Path("roundhouse.toml"), Path("/etc/roundhouse/roundhouse.toml"))
 WORKER_DEFAULTS_FILE = Path("/etc/default/roundhouse-worker")
+# In data_dir: the admin's API token, written by the platform, read by the CLI.
+ADMIN_TOKEN_FILE = "admin-token"
 
 
 class SettingsError(Exception):
@@ -95,6 +97,14 @@ class Settings(BaseSettings):
     # Past cache_max_bytes in all, the least recently used go; unused ones expire.
     cache_max_bytes: int = Field(5 * 1024**3, gt=0)
     cache_max_age_days: int = Field(28, gt=0)
+    # scheduling and recovery (docs/operations.md, "Several machines")
+    # Jobs one owner (the part of the slug before "/") may have queued or running at once;
+    # 0: no limit. owner_limits overrides it per owner: {"team" = 10}.
+    owner_concurrency: int = Field(0, ge=0)
+    owner_limits: dict[str, int] = Field(default_factory=dict)
+    # A job whose worker renewed its lease (by heartbeat) this long ago runs again elsewhere.
+    worker_lost_after: float = Field(30.0, gt=0)
+    reconcile_interval: float = Field(5.0, gt=0)
 
     platform_url: str = "http://127.0.0.1:8080"
     token: str = ""
@@ -105,6 +115,10 @@ class Settings(BaseSettings):
     backend: Literal["local", "bwrap", "docker"] = "local"
     images: dict[str, str] = Field(default_factory=lambda: {"host": "host"})
     work_dir: Path = Path("")
+    heartbeat_interval: float = Field(10.0, gt=0)
+    # Log parts and state events wait here while the broker is unreachable; past this many
+    # MiB in memory they are written to <work_dir>/outbox, and sent in order when it is back.
+    outbox_memory_mb: int = Field(16, ge=1)
 
     # sandbox limits (bwrap/docker backends)
     # Memory of one job, tmpfs files included; a job that goes over it is errored.

@@ -36,6 +36,8 @@ class AllInOne:
             queues=settings.queues,
             pool_size=settings.pool_size,
             work_dir=settings.work_dir.resolve(),
+            heartbeat_interval=settings.heartbeat_interval,
+            outbox_memory=settings.outbox_memory_mb * 1024 * 1024,
         )
         app = create_app(services, manage_services=False)
         instance = cls(services, worker, app)

@@ -97,6 +97,7 @@ class AmqpBroker(Broker):
         self._name = name or f"roundhouse {socket.gethostname()} pid {os.getpid()}"
         self._connection: AbstractConnection | None = None
         self._connected = asyncio.Event()  # set while self._connection is usable
+        self._connected_at = 0.0  # loop time when it last became usable
         self._lost = asyncio.Event()  # set when the current connection is gone
         self._supervisor: asyncio.Task[None] | None = None
         self._publisher: AbstractChannel | None = None
@@ -132,6 +133,11 @@ class AmqpBroker(Broker):
             await connection.close()
         for task in list(self._tasks):
             task.cancel()
+
+    def connected_for(self) -> float:
+        if not self._connected.is_set():
+            return 0.0
+        return asyncio.get_running_loop().time() - self._connected_at
 
     def live_connection(self) -> AbstractConnection | None:
         return self._connection if self._connected.is_set() else None
@@ -178,6 +184,7 @@ class AmqpBroker(Broker):
         connection.close_callbacks.add(on_close)
         self._connection, self._lost = connection, lost
         self._publisher = None
+        self._connected_at = asyncio.get_running_loop().time()
         self._connected.set()
         for subscription in list(self._subscriptions):
             try:

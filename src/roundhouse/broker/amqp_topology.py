@@ -1,7 +1,8 @@
 """What the RabbitMQ broker (amqp.py) creates on the server, and how messages are encoded.
 
 - Every named queue (`builds.<queue>`, `reporting.jobs.builds`, `reporting.jobs.logs`,
-  `reporting.workers`) is a durable quorum queue, declared by whoever first publishes to it,
+  `reporting.workers`) is a durable quorum queue (the reporting ones with the arguments of
+  QUEUE_ARGUMENTS), declared by whoever first publishes to it,
   consumes from it or asks about it. Quorum queues are replicated on a cluster and keep their
   messages across a restart; messages are also published persistent, so a classic queue that
   an operator declared by hand keeps them too.
@@ -30,8 +31,18 @@ from pamqp.common import FieldTable
 from yarl import URL
 
 from roundhouse.broker.base import Message
+from roundhouse.protocol import LOG_QUEUE, STATE_QUEUE, WORKER_QUEUE
 
 QUORUM: FieldTable = {"x-queue-type": "quorum"}
+# The platform's event queues have one active consumer at a time (the others of several
+# platform processes stand by): events of one job are then applied in the order sent.
+SINGLE_ACTIVE: FieldTable = {**QUORUM, "x-single-active-consumer": True}
+QUEUE_ARGUMENTS: dict[str, FieldTable] = {
+    STATE_QUEUE: SINGLE_ACTIVE,
+    LOG_QUEUE: SINGLE_ACTIVE,
+    # A heartbeat nobody read within a minute says nothing any more.
+    WORKER_QUEUE: {**QUORUM, "x-message-ttl": 60_000},
+}
 HEARTBEAT_SECONDS = 10  # as Travis workers: a dead peer is noticed within half a minute
 
 # Retrying cannot fix these: when connecting, wrong credentials or a missing vhost (RabbitMQ
@@ -75,7 +86,9 @@ def transient(raw: bytes) -> aio_pika.Message:
 
 async def declare_queue(channel: AbstractChannel, name: str) -> AbstractQueue:
     """The named durable quorum queue; its declaration result carries depth and consumers."""
-    return await channel.declare_queue(name, durable=True, arguments=QUORUM)
+    return await channel.declare_queue(
+        name, durable=True, arguments=QUEUE_ARGUMENTS.get(name, QUORUM)
+    )
 
 
 async def declare_fanout(channel: AbstractChannel, name: str) -> AbstractExchange:

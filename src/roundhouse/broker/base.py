@@ -45,6 +45,15 @@ class Delivery(ABC):
         """Give the message back to the queue (requeue) or drop it. Where in the queue it goes
         back is up to the broker (RabbitMQ quorum queues: at the end)."""
 
+    async def ack_unless_lost(self) -> bool:
+        """ack(); False if the connection it came on is gone, and with it the message, which
+        the broker delivers again (to an idempotent consumer, that is as good)."""
+        try:
+            await self.ack()
+        except DeliveryLost:
+            return False
+        return True
+
 
 Handler = Callable[[Delivery], Coroutine[Any, Any, None]]
 FanoutHandler = Callable[[Message], Coroutine[Any, Any, None]]
@@ -107,6 +116,11 @@ class Broker(ABC):
 
     @abstractmethod
     async def queue_info(self, queue: str) -> QueueInfo: ...
+
+    def connected_for(self) -> float:
+        """Seconds the broker has been reachable without a break (0 while it is not): what
+        was published meanwhile could reach this process. The in-process broker always is."""
+        return float("inf")
 
 
 def make_broker(url: str) -> Broker:

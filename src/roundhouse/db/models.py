@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -110,6 +111,11 @@ class Repository(Base):
     # Whether builds of pull requests from forks get the decrypted `secure:` values.
     secure_env_for_forks: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
+    )
+    # Jobs of this repository queued or running at once (Travis's setting of this name);
+    # 0: no limit of its own.
+    maximum_number_of_builds: Mapped[int] = mapped_column(
+        Integer, default=0, server_default=text("0")
     )
 
 
@@ -215,7 +221,12 @@ class Job(Base):
     queue: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(20), default="created")
     attempt: Mapped[int] = mapped_column(Integer, default=1)
+    # The attempt's lease: in its payload, named by every event about it. A worker holds it
+    # from its granted claim on; its heartbeats renew it (lease_renewed_at, platform clock).
     lease: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_renewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the broker confirmed the payload of the current lease (None: not yet).
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
     worker: Mapped[str | None] = mapped_column(String(200), default=None)
     waiting_reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -273,5 +284,9 @@ class Worker(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     busy: Mapped[int] = mapped_column(Integer, default=0)
     running: Mapped[list[Any]] = mapped_column(default=list)
+    # The attempts it holds, [{"id", "attempt", "lease"}], from its latest heartbeat.
+    leases: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    # Why this platform cannot work with it (e.g. its protocol version), or None.
+    problem: Mapped[str | None] = mapped_column(Text, default=None)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)

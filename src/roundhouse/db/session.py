@@ -56,7 +56,9 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(target, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(target, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Connections beyond pool_size are closed when given back: the pool is sized for the
+    # platform's usual concurrency (events, log batches, API requests) so they seldom are.
+    return create_async_engine(target, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
 def make_sessions(engine: AsyncEngine) -> SessionFactory:

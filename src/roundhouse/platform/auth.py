@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import ApiToken, User, utcnow
+from roundhouse.settings import ADMIN_TOKEN_FILE
 
 ADMIN_LOGIN = "admin"
-TOKEN_FILE = "admin-token"
+TOKEN_FILE = ADMIN_TOKEN_FILE
 
 
 def hash_token(token: str) -> str:

@@ -7,16 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 from roundhouse.broker import Broker
-from roundhouse.db.models import Job
 from roundhouse.db.session import SessionFactory
 from roundhouse.platform.events import EventBus
 from roundhouse.platform.git import Mirror
 from roundhouse.platform.secrets import AtRest
 from roundhouse.settings import Settings
+
+
+class JobTimes(Protocol):
+    """What job listeners see of a job the hub just changed."""
+
+    state: str
+    queue: str
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
 @dataclass
@@ -28,8 +39,8 @@ class PlatformContext:
     mirrors: dict[int, Mirror] = field(default_factory=dict)
     # Told (build id, new state) after a build's state changed: commit statuses listen here.
     build_listeners: list[Callable[[int, str], None]] = field(default_factory=list)
-    # Told each job after the hub applied a state event to it: metrics listen here.
-    job_listeners: list[Callable[[Job], None]] = field(default_factory=list)
+    # Told each job's new state and times after the hub applied an event: metrics listen here.
+    job_listeners: list[Callable[[JobTimes], None]] = field(default_factory=list)
 
     @cached_property
     def at_rest(self) -> AtRest:

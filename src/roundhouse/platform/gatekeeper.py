@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse import travisyml
@@ -172,8 +172,15 @@ class Gatekeeper:
         result: travisyml.MatrixResult,
         messages: list[dict[str, Any]],
     ) -> Build:
-        number = repository.next_build_number
-        repository.next_build_number = number + 1
+        # One statement: platform processes building one repository at once get a number each.
+        following = await session.scalar(
+            update(Repository)
+            .where(Repository.id == repository.id)
+            .values(next_build_number=Repository.next_build_number + 1)
+            .returning(Repository.next_build_number)
+        )
+        assert following is not None
+        number = following - 1
         build = Build(
             repository_id=repository.id,
             request_id=request.id,

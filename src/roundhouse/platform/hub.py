@@ -1,134 +1,296 @@
-"""The hub: applies job state events, derives build states, steers cancel and restart.
+"""The hub: applies job state events, and steers cancel, restart and requeue; the builds
+follow their jobs (buildsync.py).
 
-Job states only move forward (created → queued → received → started → finished); a late,
-repeated or other-attempt event is ignored, so every event may safely arrive twice.
+Job states only move forward (created → queued → received → started → finished). Every
+event names the attempt's lease: `received` is a worker's claim, granted to the first worker
+only (one conditional UPDATE), and answered on worker.commands (ClaimVerdict); any other
+event counts only from the worker holding the current lease. A late, repeated or other-lease
+event changes nothing, so every event may safely arrive twice, and a worker holding an
+attempt the platform gave up on is told to drop it.
+
+Several platform processes may run the hub; the state queue has a single active consumer, so
+events are applied in the order workers sent them, and row locks guard the rest.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from roundhouse.broker import Delivery, Subscription
 from roundhouse.db.models import Build, Job, JobTransition, utcnow
-from roundhouse.platform.buildstate import build_state, stage_failed
+from roundhouse.platform.buildsync import BuildSync
 from roundhouse.platform.context import PlatformContext
-from roundhouse.platform.scheduler import Scheduler, current_stage_jobs
-from roundhouse.protocol import COMMAND_EXCHANGE, FINISHED_STATES, PROTOCOL_VERSION, STATE_QUEUE
+from roundhouse.platform.logs import LogService
+from roundhouse.platform.scheduler import Scheduler
+from roundhouse.platform.workers import protocol_problem, tell_worker
+from roundhouse.protocol import (
+    COMMAND_EXCHANGE,
+    FINISHED_STATES,
+    PROTOCOL_VERSION,
+    STATE_QUEUE,
+    ClaimVerdict,
+)
 
 log = logging.getLogger(__name__)
+# The unfinished states in order; every finished state ranks after them (4).
 ORDER = {"created": 0, "queued": 1, "received": 2, "started": 3}
 TIMESTAMP = {"received": "received_at", "started": "started_at"}
+HELD_STATES = ("received", "started")
+# An attempt lost this many times (worker gone, worker stopped) errors the job instead.
+MAX_ATTEMPTS = 3
+# Events applied at once; those of one job always one after the other, in order.
+EVENTS_AT_ONCE = 16
+RETRY_PAUSE = 1.0  # seconds before an event that met an unreachable database is tried again
+YELLOW, RED, RESET = "\033[33;1m", "\033[31;1m", "\033[0m"
 
 
-def moves_forward(current: str, new: str) -> bool:
-    if current in FINISHED_STATES:
-        return False
-    return ORDER.get(new, 4) > ORDER[current]
+@dataclass(frozen=True)
+class StateUpdate:
+    """One event from reporting.jobs.builds."""
+
+    job_id: int
+    attempt: int
+    lease: str
+    state: str
+    worker: str
+    at: datetime
 
 
 class Hub:
-    def __init__(self, ctx: PlatformContext, scheduler: Scheduler) -> None:
+    def __init__(self, ctx: PlatformContext, scheduler: Scheduler, logs: LogService) -> None:
         self.ctx = ctx
         self.scheduler = scheduler
+        self.logs = logs
+        self.builds = BuildSync(ctx, scheduler)
         self._subscription: Subscription | None = None
+        self._lanes: dict[int, asyncio.Lock] = {}
+        self._lane_users: Counter[int] = Counter()
 
     async def start(self) -> None:
-        # One at a time: events of one job must be applied in the order they were sent.
-        self._subscription = await self.ctx.broker.consume(STATE_QUEUE, self._on_event, 1)
+        self._subscription = await self.ctx.broker.consume(
+            STATE_QUEUE, self._on_event, EVENTS_AT_ONCE
+        )
 
     async def stop(self) -> None:
         if self._subscription is not None:
             await self._subscription.cancel()
 
+    # -- events from workers ------------------------------------------------------------------
+
     async def _on_event(self, delivery: Delivery) -> None:
         body = delivery.body
+        job_id = body.get("job_id")
+        if not isinstance(job_id, int):
+            log.error("ignored a state event without a job id: %r", body)
+            await delivery.ack_unless_lost()
+            return
+        # Deliveries start their handlers in the order they came: taking the job's lane
+        # first thing keeps one job's events in that order.
+        lane = self._lanes.setdefault(job_id, asyncio.Lock())
+        self._lane_users[job_id] += 1
         try:
-            at = datetime.fromisoformat(body["at"]) if body.get("at") else utcnow()
-            await self.apply(
-                int(body["job_id"]), int(body["attempt"]), body["state"], body.get("worker"), at
-            )
-        except Exception:
-            log.exception("hub could not apply %r", body)
-        await delivery.ack()
+            async with lane:
+                # Tried again in place while the database is unreachable, so that the job's
+                # later events still come after this one.
+                while not await self._handle(body):
+                    await asyncio.sleep(RETRY_PAUSE)
+        finally:
+            self._lane_users[job_id] -= 1
+            if not self._lane_users[job_id]:
+                del self._lane_users[job_id]
+                del self._lanes[job_id]
+        await delivery.ack_unless_lost()
 
-    async def apply(
-        self, job_id: int, attempt: int, state: str, worker: str | None, at: datetime
-    ) -> bool:
-        """Apply one state event; returns False when it was stale or repeated."""
-        async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, job_id, with_for_update={"of": Job})
-            if job is None or job.attempt != attempt or not moves_forward(job.state, state):
-                return False
-            job.state = state
-            if worker:
-                job.worker = worker
-            if state in TIMESTAMP:
-                setattr(job, TIMESTAMP[state], at)
-            if state in FINISHED_STATES:
-                job.finished_at = at
-            job.waiting_reason = None
-            session.add(
-                JobTransition(job_id=job.id, attempt=attempt, state=state, worker=worker, at=at)
+    async def _handle(self, body: dict[str, object]) -> bool:
+        """Apply one event; False if it must be tried again later (database unreachable)."""
+        problem = protocol_problem(body.get("v"))
+        if problem:
+            await tell_worker(self.ctx, str(body.get("worker")), problem)
+            return True
+        try:
+            at = body.get("at")
+            event = StateUpdate(
+                int(str(body["job_id"])),
+                int(str(body["attempt"])),
+                str(body.get("lease") or ""),
+                str(body["state"]),
+                str(body.get("worker") or ""),
+                datetime.fromisoformat(str(at)) if at else utcnow(),
             )
-            build_id = job.build_id
-        for listener in self.ctx.job_listeners:
-            listener(job)
-        await self.job_changed(build_id, job_id)
+            await self.apply(event)
+        except (OperationalError, InterfaceError) as error:
+            log.error("cannot apply %r now (database: %s); it waits on the queue", body, error)
+            return False
+        except Exception:
+            log.exception("hub could not apply %r; dropped", body)
         return True
 
-    async def job_changed(self, build_id: int, job_id: int) -> None:
-        """Update the build's state, cancel or start the next stage when a stage ends."""
-        schedule_next = False
+    async def apply(self, event: StateUpdate) -> bool:
+        """Apply one state event; returns False when it changed nothing."""
+        if event.state == "received":
+            return await self._claim(event)
+        if event.state == "requeued":
+            why = f"worker {event.worker} was stopped before the job finished"
+            return await self.requeue(event.job_id, why, lease=event.lease)
+        earlier = [state for state, rank in ORDER.items() if rank < ORDER.get(event.state, 4)]
+        values: dict[str, object] = {"state": event.state, "waiting_reason": None}
+        if event.state in TIMESTAMP:
+            values[TIMESTAMP[event.state]] = event.at
+        if event.state in FINISHED_STATES:
+            values["finished_at"] = event.at
         async with self.ctx.sessions() as session, session.begin():
-            build = await session.get(Build, build_id, with_for_update={"of": Build})
-            if build is None:
-                return
-            jobs = list(
-                await session.scalars(select(Job).where(Job.build_id == build_id).order_by(Job.id))
+            # One statement: applied only by the lease's holder, only forward.
+            changed = (
+                await session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == event.job_id,
+                        Job.lease == event.lease,
+                        Job.worker == event.worker,
+                        Job.state.in_(earlier),
+                    )
+                    .values(**values)
+                    .returning(
+                        Job.build_id,
+                        Job.state,
+                        Job.queue,
+                        Job.queued_at,
+                        Job.started_at,
+                        Job.finished_at,
+                    )
+                )
+            ).first()
+            build_id = int(changed.build_id) if changed is not None else 0
+            if changed is not None:
+                session.add(
+                    JobTransition(
+                        job_id=event.job_id,
+                        attempt=event.attempt,
+                        state=event.state,
+                        worker=event.worker,
+                        at=event.at,
+                    )
+                )
+                outcome, reason, state = "applied", "", event.state
+            else:
+                job = await session.get(Job, event.job_id, options=[lazyload(Job.build)])
+                if job is None or job.lease != event.lease or job.worker != event.worker:
+                    outcome, reason = "not yours", _not_yours(job, event)
+                elif job.state == event.state:
+                    # A repeat: the first copy's follow-up may have been cut short (a platform
+                    # killed between the two), so it is done again; it is idempotent.
+                    outcome, reason = "repeated", ""
+                else:
+                    outcome, reason = "late", ""
+                build_id, state = (job.build_id, job.state) if job is not None else (0, "")
+        if changed is not None:
+            for listener in self.ctx.job_listeners:
+                listener(changed)
+        if outcome in ("applied", "repeated"):
+            await self.builds.job_changed(build_id, event.job_id, state)
+        elif outcome == "not yours":
+            await self._verdict(event, granted=False, reason=reason)
+        elif state == "canceled" and event.state == "started":
+            # Canceled meanwhile, and the worker may have missed the word: say it again.
+            await self._broadcast_cancel(event.job_id, event.attempt)
+        return outcome == "applied"
+
+    async def _claim(self, event: StateUpdate) -> bool:
+        """Grant the attempt to the first worker that claims it; tell the claimant either way."""
+        async with self.ctx.sessions() as session, session.begin():
+            won = await session.scalar(
+                update(Job)
+                .where(
+                    Job.id == event.job_id,
+                    Job.attempt == event.attempt,
+                    Job.lease == event.lease,
+                    Job.state == "queued",
+                )
+                .values(
+                    state="received",
+                    worker=event.worker,
+                    received_at=event.at,
+                    lease_renewed_at=utcnow(),
+                    waiting_reason=None,
+                )
+                .returning(Job.build_id)
             )
-            stage = current_stage_jobs(build, jobs)
-            if stage and stage_failed(stage):
-                for job in jobs:
-                    if job.state == "created":
-                        self._finish(session, job, "canceled")
-            elif stage and all(job.state == "created" for job in stage):
-                schedule_next = True
-            new_state = build_state(jobs, build.fast_finish)
-            now = utcnow()
-            if new_state in ("received", "started") and build.started_at is None:
-                build.started_at = now
-            if new_state in FINISHED_STATES and build.state not in FINISHED_STATES:
-                build.finished_at = now
-            old_state = build.state
-            build.state = "started" if new_state == "received" else new_state
-            repository_id, changed = build.repository_id, build.state != old_state
-        self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}", f"repo:{repository_id}")
-        if changed:
-            self.ctx.build_changed(build_id, build.state)
-        if schedule_next:
-            await self.scheduler.schedule(build_id)
+            if won is not None:
+                session.add(
+                    JobTransition(
+                        job_id=event.job_id,
+                        attempt=event.attempt,
+                        state="received",
+                        worker=event.worker,
+                        at=event.at,
+                    )
+                )
+                reason = ""
+            else:
+                job = await session.get(Job, event.job_id)
+                holds = (
+                    job is not None
+                    and job.lease == event.lease
+                    and job.worker == event.worker
+                    and job.state in HELD_STATES
+                )
+                reason = "" if holds else _not_yours(job, event)
+        await self._verdict(event, granted=not reason, reason=reason or "yours")
+        if won is not None:
+            await self.builds.job_changed(won, event.job_id, "received")
+        return won is not None
 
-    @staticmethod
-    def _finish(session: AsyncSession, job: Job, state: str) -> None:
-        now = utcnow()
-        job.state, job.finished_at, job.waiting_reason = state, now, None
-        session.add(JobTransition(job_id=job.id, attempt=job.attempt, state=state, at=now))
+    async def _verdict(self, event: StateUpdate, *, granted: bool, reason: str) -> None:
+        verdict: ClaimVerdict = {
+            "v": PROTOCOL_VERSION,
+            "claim": event.job_id,
+            "lease": event.lease,
+            "worker": event.worker,
+            "granted": granted,
+            "reason": reason,
+        }
+        await self.ctx.broker.broadcast(COMMAND_EXCHANGE, dict(verdict))
 
-    async def cancel_job(self, job_id: int) -> bool:
-        async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, job_id, with_for_update={"of": Job})
-            if job is None or job.state in FINISHED_STATES:
-                return False
-            self._finish(session, job, "canceled")
-            build_id, attempt = job.build_id, job.attempt
+    async def _broadcast_cancel(self, job_id: int, attempt: int) -> None:
         await self.ctx.broker.broadcast(
             COMMAND_EXCHANGE, {"v": PROTOCOL_VERSION, "cancel": job_id, "attempt": attempt}
         )
-        await self.job_changed(build_id, job_id)
+
+    @staticmethod
+    def _enter(
+        session: AsyncSession, job: Job, state: str, worker: str | None, at: datetime
+    ) -> None:
+        """Move job to state (already checked to be forward) and record the transition."""
+        job.state = state
+        if state in TIMESTAMP:
+            setattr(job, TIMESTAMP[state], at)
+        if state in FINISHED_STATES:
+            job.finished_at = at
+        job.waiting_reason = None
+        session.add(
+            JobTransition(job_id=job.id, attempt=job.attempt, state=state, worker=worker, at=at)
+        )
+
+    # -- steering -----------------------------------------------------------------------------
+
+    async def cancel_job(self, job_id: int) -> bool:
+        async with self.ctx.sessions() as session, session.begin():
+            job = await _locked_job(session, job_id)
+            if job is None or job.state in FINISHED_STATES:
+                return False
+            self._enter(session, job, "canceled", None, utcnow())
+            build_id, attempt = job.build_id, job.attempt
+        await self._broadcast_cancel(job_id, attempt)
+        await self.builds.job_changed(build_id, job_id, "canceled")
         return True
 
     async def cancel_build(self, build_id: int) -> int:
@@ -140,23 +302,76 @@ class Hub:
     async def restart_job(self, job_id: int) -> bool:
         """A new attempt of a finished job; the build becomes unfinished again."""
         async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, job_id, with_for_update={"of": Job})
+            job = await _locked_job(session, job_id)
             if job is None or job.state not in FINISHED_STATES:
                 return False
-            job.attempt += 1
-            job.state, job.worker, job.lease, job.waiting_reason = "created", None, None, None
-            job.queued_at = job.received_at = job.started_at = job.finished_at = None
-            session.add(JobTransition(job_id=job.id, attempt=job.attempt, state="created"))
+            _new_attempt(session, job)
             build = await session.get(Build, job.build_id, with_for_update={"of": Build})
             assert build is not None
             build.state, build.finished_at = "created", None
             build_id = build.id
         self.ctx.build_changed(build_id, "created")
         await self.scheduler.schedule(build_id)
-        await self.job_changed(build_id, job_id)
+        await self.builds.job_changed(build_id, job_id, "created")
         return True
 
     async def restart_build(self, build_id: int) -> int:
         async with self.ctx.sessions() as session:
             ids = list(await session.scalars(select(Job.id).where(Job.build_id == build_id)))
         return len([job_id for job_id in ids if await self.restart_job(job_id)])
+
+    async def requeue(self, job_id: int, why: str, *, lease: str | None = None) -> bool:
+        """End a held attempt that did not finish (its worker was lost or stopped): run a new
+        one, or error the job after MAX_ATTEMPTS. With lease, only if that is still current."""
+        async with self.ctx.sessions() as session, session.begin():
+            job = await _locked_job(session, job_id)
+            if job is None or job.state not in HELD_STATES or lease not in (None, job.lease):
+                return False
+            lost_attempt = job.attempt
+            if lost_attempt >= MAX_ATTEMPTS:
+                self._enter(session, job, "errored", None, utcnow())
+            else:
+                _new_attempt(session, job)
+            build_id, state = job.build_id, job.state
+        if lost_attempt >= MAX_ATTEMPTS:
+            note = f"\n{RED}Attempt {lost_attempt} was lost: {why}. The job was tried "
+            note += f"{MAX_ATTEMPTS} times and is now errored.{RESET}\n"
+            await self.logs.add_note(job_id, lost_attempt, note, final=True)
+            log.warning("job %s errored after %s lost attempts: %s", job_id, lost_attempt, why)
+        else:
+            note = f"{YELLOW}Attempt {lost_attempt} was lost: {why}. "
+            note += f"This is attempt {lost_attempt + 1}.{RESET}\n"
+            await self.logs.add_note(job_id, lost_attempt + 1, note, final=False)
+            log.warning("job %s attempt %s lost (%s); running it again", job_id, lost_attempt, why)
+        await self.builds.job_changed(build_id, job_id, state)
+        return True
+
+
+async def _locked_job(session: AsyncSession, job_id: int) -> Job | None:
+    """The job, its row locked until the transaction ends (its build is not loaded)."""
+    return await session.get(
+        Job, job_id, with_for_update={"of": Job}, options=[lazyload(Job.build)]
+    )
+
+
+def _new_attempt(session: AsyncSession, job: Job) -> None:
+    job.attempt += 1
+    job.state, job.worker, job.lease, job.waiting_reason = "created", None, None, None
+    job.queued_at = job.received_at = job.started_at = job.finished_at = None
+    job.lease_renewed_at = job.published_at = None
+    session.add(JobTransition(job_id=job.id, attempt=job.attempt, state="created"))
+
+
+def _not_yours(job: Job | None, event: StateUpdate) -> str:
+    """Why the worker of event does not hold the attempt it names."""
+    if job is None:
+        return "the job no longer exists"
+    if job.lease != event.lease:
+        if job.attempt > event.attempt:
+            return f"attempt {event.attempt} is over; the platform runs attempt {job.attempt}"
+        return "this copy of the job is out of date"
+    if job.state in FINISHED_STATES:
+        return f"the job is {job.state}"
+    if job.worker and job.worker != event.worker:
+        return f"worker {job.worker} runs it"
+    return f"the job is {job.state}"

@@ -2,12 +2,18 @@
 
 Parts are keyed by (job, attempt, number), so a repeated part is stored once. A live reader
 first gets what was stored, then new parts, then an end marker once the final part is in.
+
+With several platform processes, one consumes the log queue at a time (a single active
+consumer) and, once a batch is stored, broadcasts it on platform.logs, so that readers
+attached to the other processes see it too; a reader that notices a gap in the numbers reads
+the missing parts from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,9 +25,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.broker import Delivery, Subscription
+from roundhouse.broker.memory import MemoryBroker
 from roundhouse.db.models import Job, Log, LogPart, utcnow
 from roundhouse.platform.context import PlatformContext
-from roundhouse.protocol import FINISHED_STATES, LOG_QUEUE
+from roundhouse.protocol import FINISHED_STATES, LIVE_LOG_EXCHANGE, LOG_QUEUE, PROTOCOL_VERSION
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.05
@@ -47,8 +54,15 @@ class LogService:
         self._flush_lock = asyncio.Lock()
         self._readers: dict[int, set[asyncio.Queue[Part]]] = defaultdict(set)
         self._subscription: Subscription | None = None
+        self._live: Subscription | None = None
+        # Alone with the in-process broker; else other platform processes may have readers.
+        self._shared = not isinstance(ctx.broker, MemoryBroker)
+        self._origin = uuid.uuid4().hex  # tells our own broadcasts from the others'
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        if self._shared:
+            self._live = await self.ctx.broker.subscribe(LIVE_LOG_EXCHANGE, self._on_live)
         self._subscription = await self.ctx.broker.consume(
             LOG_QUEUE, self._on_part, FLUSH_PARTS * 4
         )
@@ -57,6 +71,10 @@ class LogService:
         if self._subscription is not None:
             await self._subscription.cancel()
         await self.flush()
+        if self._live is not None:
+            await self._live.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _on_part(self, delivery: Delivery) -> None:
         body = delivery.body
@@ -109,11 +127,44 @@ class LogService:
                 return
             finally:
                 self._writing = []
+            if self._shared:
+                self._broadcast(rows)
             for _, delivery in batch:
-                await delivery.ack()
+                await delivery.ack_unless_lost()
             for part, _ in batch:
                 if part.final:
                     await self.aggregate(part.job_id, part.attempt)
+
+    def _broadcast(self, rows: list[dict[str, Any]]) -> None:
+        """Stored parts, to the readers of the other platform processes (best effort: a
+        reader that misses some finds them in the database when it sees the gap)."""
+        body = {"v": PROTOCOL_VERSION, "origin": self._origin, "parts": rows}
+        task = asyncio.get_running_loop().create_task(
+            self.ctx.broker.broadcast(LIVE_LOG_EXCHANGE, body)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._broadcast_done)
+
+    def _broadcast_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("live log parts not shared with other processes: %s", task.exception())
+
+    async def _on_live(self, body: dict[str, Any]) -> None:
+        if body.get("origin") == self._origin:
+            return
+        for row in body.get("parts") or []:
+            readers = self._readers.get(int(row["job_id"]))
+            if readers:
+                part = Part(
+                    int(row["job_id"]),
+                    int(row["attempt"]),
+                    int(row["number"]),
+                    str(row["content"]),
+                    bool(row["final"]),
+                )
+                for reader in readers:
+                    reader.put_nowait(part)
 
     async def add_note(self, job_id: int, attempt: int, text: str, *, final: bool) -> None:
         """A line from the platform itself: first in a new attempt's log, or its last one."""
@@ -134,8 +185,15 @@ class LogService:
             await self.aggregate(job_id, attempt)
 
     async def aggregate(self, job_id: int, attempt: int) -> None:
-        """Join an attempt's parts into one stored log and drop the parts."""
+        """Join an attempt's parts into one stored log and drop the parts. The parts of an
+        attempt that is no longer current (a worker that was thought lost) are only dropped."""
         async with self.ctx.sessions() as session, session.begin():
+            current = await session.scalar(select(Job.attempt).where(Job.id == job_id))
+            if current != attempt:
+                await session.execute(
+                    delete(LogPart).where(LogPart.job_id == job_id, LogPart.attempt == attempt)
+                )
+                return
             content = await _joined_parts(session, job_id, attempt)
             stored = await session.get(Log, job_id)
             if stored is None:
@@ -200,6 +258,11 @@ class LogService:
                     continue
                 if part.attempt != snapshot.attempt or part.number <= seen:
                     continue
+                if part.number > seen + 1 and seen >= 0:
+                    # Parts overtook others (another process's broadcast): fill in from the
+                    # database, where they were stored before being broadcast.
+                    for missing in await self._parts_between(job_id, part.attempt, seen, part):
+                        yield missing.content
                 seen = part.number
                 if part.content:
                     yield part.content
@@ -209,6 +272,12 @@ class LogService:
             self._readers[job_id].discard(queue)
             if not self._readers[job_id]:
                 del self._readers[job_id]
+
+    async def _parts_between(self, job_id: int, attempt: int, seen: int, part: Part) -> list[Part]:
+        async with self.ctx.sessions() as session:
+            stored = await _parts(session, job_id, attempt)
+        found = {p.number: p for p in stored + self._in_memory(job_id) if p.attempt == attempt}
+        return [found[n] for n in sorted(found) if seen < n < part.number]
 
     async def _attempt_over(self, job_id: int, attempt: int) -> bool:
         async with self.ctx.sessions() as session:

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from roundhouse.broker import Broker, BrokerError, QueueInfo
 from roundhouse.db.models import Job, Log, LogPart, Worker
-from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.context import JobTimes, PlatformContext
 from roundhouse.protocol import FINISHED_STATES
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -89,7 +89,7 @@ class Metrics:
             registry=self.registry,
         )
 
-    def job_changed(self, job: Job) -> None:
+    def job_changed(self, job: JobTimes) -> None:
         """The hub applied a state event to job; observe its wait or run time."""
         if job.state == "started" and job.queued_at and job.started_at:
             seconds = (job.started_at - job.queued_at).total_seconds()

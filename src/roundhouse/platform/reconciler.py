@@ -1,8 +1,14 @@
 """The reconciler: finds jobs that would otherwise wait forever and moves them on.
 
-A job held by a worker that stopped heart-beating runs again as a new attempt (at most
-MAX_ATTEMPTS); queued jobs whose message the in-process broker lost at a restart are published
-again; queued jobs that no live worker's queues cover say so on the job.
+Every few seconds, in one platform process at a time (an advisory lock):
+- a held job whose lease was not renewed (its worker's heartbeats stopped listing it) for
+  worker_lost_after runs again as a new attempt (the hub's requeue; errored after 3);
+- a queued job whose message never reached the broker, or is no longer in its queue, is
+  published again (a copy too many is harmless: only one claim on a lease is granted);
+- owners with jobs waiting in `created` are scheduled again (a platform stopped between two
+  steps, a limit that freed up);
+- queued jobs that no live worker's queues cover say so on the job.
+With the in-process broker, a start also recovers what the previous process held.
 """
 
 from __future__ import annotations
@@ -11,34 +17,29 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roundhouse.broker.memory import MemoryBroker
-from roundhouse.db.models import Job, JobTransition, Worker, utcnow
+from roundhouse.db.models import Job, Repository, Worker, utcnow
 from roundhouse.platform.context import PlatformContext
-from roundhouse.platform.hub import Hub
-from roundhouse.platform.logs import LogService
-from roundhouse.platform.scheduler import Scheduler
-from roundhouse.protocol import HEARTBEAT_SECONDS
+from roundhouse.platform.hub import HELD_STATES, Hub
+from roundhouse.platform.locks import leader
+from roundhouse.platform.scheduler import Scheduler, owner_of
 
 log = logging.getLogger(__name__)
-RECONCILE_SECONDS = 5.0
-# Three missed heartbeats: one late beat is a hiccup, three are a dead worker.
-LOST_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
-MAX_ATTEMPTS = 3
-HELD_STATES = ("received", "started")
-YELLOW, RED, RESET = "\033[33;1m", "\033[31;1m", "\033[0m"
 
 
 class Reconciler:
-    def __init__(
-        self, ctx: PlatformContext, scheduler: Scheduler, hub: Hub, logs: LogService
-    ) -> None:
+    def __init__(self, ctx: PlatformContext, scheduler: Scheduler, hub: Hub) -> None:
         self.ctx = ctx
         self.scheduler = scheduler
         self.hub = hub
-        self.logs = logs
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def lost_after(self) -> timedelta:
+        return timedelta(seconds=self.ctx.settings.worker_lost_after)
 
     async def start(self) -> None:
         # The in-process broker starts empty and its worker lived in the previous process.
@@ -52,92 +53,121 @@ class Reconciler:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _loop(self) -> None:
+        interval = self.ctx.settings.reconcile_interval
         while True:
-            await asyncio.sleep(RECONCILE_SECONDS)
+            await asyncio.sleep(interval)
             try:
                 await self.run_once()
             except Exception:
-                log.exception("reconciler pass failed; trying again in %s s", RECONCILE_SECONDS)
+                log.exception("reconciler pass failed; trying again in %s s", interval)
 
     async def run_once(self) -> None:
-        await self.requeue_lost()
-        await self.explain_waiting()
+        engine: AsyncEngine = self.ctx.sessions.kw["bind"]
+        async with leader(engine, "roundhouse:reconciler") as leading:
+            if not leading:
+                return  # another platform process does this pass
+            await self.requeue_lost()
+            await self.republish_lost()
+            await self.schedule_waiting()
+            await self.explain_waiting()
 
     async def recover_after_restart(self) -> None:
         """All-in-one start: every held job's worker is gone, every queued message too."""
-        # Republish first: retry() queues the held jobs itself, and a job published twice
-        # would run twice.
-        await self.scheduler.republish_queued()
         async with self.ctx.sessions() as session:
             held = list(await session.scalars(select(Job.id).where(Job.state.in_(HELD_STATES))))
+            # Taken before the held jobs are queued again: those are published by the requeue,
+            # and a job published twice would run twice.
+            queued = list(await session.scalars(select(Job.id).where(Job.state == "queued")))
         for job_id in held:
-            await self.retry(job_id, "the platform and its local worker were restarted")
+            await self.hub.requeue(job_id, "the platform and its local worker were restarted")
+        await self.scheduler.republish(queued)
 
     async def requeue_lost(self) -> list[int]:
-        """Jobs whose worker is unknown or silent for LOST_AFTER run again."""
-        cutoff = utcnow() - LOST_AFTER
+        """Held jobs whose lease was not renewed for lost_after run again."""
+        if self.ctx.broker.connected_for() < self.lost_after.total_seconds():
+            # Heartbeats could not reach us lately: silence proves nothing yet.
+            return []
+        cutoff = utcnow() - self.lost_after
         async with self.ctx.sessions() as session:
-            rows = await session.execute(
-                select(Job.id, Job.worker, Worker.last_seen)
-                .outerjoin(Worker, Worker.name == Job.worker)
-                .where(Job.state.in_(HELD_STATES))
+            rows = list(
+                await session.execute(
+                    select(Job.id, Job.worker).where(
+                        Job.state.in_(HELD_STATES),
+                        func.coalesce(Job.lease_renewed_at, Job.received_at) < cutoff,
+                    )
+                )
             )
-            lost = [
-                (job_id, worker)
-                for job_id, worker, last_seen in rows
-                if last_seen is None or last_seen < cutoff
-            ]
-        for job_id, worker in lost:
-            await self.retry(
-                job_id, f"worker {worker} stopped sending heartbeats for {LOST_AFTER.seconds} s"
-            )
-        return [job_id for job_id, _ in lost]
+        seconds = f"{self.lost_after.total_seconds():g}"
+        lost = []
+        for job_id, worker in rows:
+            why = f"worker {worker} did not renew its lease for {seconds} s"
+            if await self.hub.requeue(job_id, why):
+                lost.append(job_id)
+        return lost
 
-    async def retry(self, job_id: int, why: str) -> None:
-        """End the held attempt; run a new one, or error the job after MAX_ATTEMPTS."""
-        async with self.ctx.sessions() as session, session.begin():
-            job = await session.get(Job, job_id, with_for_update={"of": Job})
-            if job is None or job.state not in HELD_STATES:
-                return
-            lost_attempt = job.attempt
-            if lost_attempt >= MAX_ATTEMPTS:
-                now = utcnow()
-                job.state, job.finished_at, job.waiting_reason = "errored", now, None
-                session.add(JobTransition(job_id=job_id, attempt=lost_attempt, state="errored"))
-            else:
-                job.attempt += 1
-                job.state, job.worker, job.lease = "created", None, None
-                job.queued_at = job.received_at = job.started_at = None
-                session.add(JobTransition(job_id=job_id, attempt=job.attempt, state="created"))
-            build_id = job.build_id
-        if lost_attempt >= MAX_ATTEMPTS:
-            note = f"\n{RED}Attempt {lost_attempt} was lost: {why}. The job was tried "
-            note += f"{MAX_ATTEMPTS} times and is now errored.{RESET}\n"
-            await self.logs.add_note(job_id, lost_attempt, note, final=True)
-            log.warning("job %s errored after %s lost attempts: %s", job_id, lost_attempt, why)
-        else:
-            note = f"{YELLOW}Attempt {lost_attempt} was lost: {why}. "
-            note += f"This is attempt {lost_attempt + 1}.{RESET}\n"
-            await self.logs.add_note(job_id, lost_attempt + 1, note, final=False)
-            log.warning("job %s attempt %s lost (%s); running it again", job_id, lost_attempt, why)
-            await self.scheduler.schedule(build_id)
-        await self.hub.job_changed(build_id, job_id)
+    async def republish_lost(self) -> list[int]:
+        """Queued jobs whose message never left, or left their queue without being claimed."""
+        cutoff = utcnow() - self.lost_after
+        async with self.ctx.sessions() as session:
+            rows = list(
+                await session.execute(
+                    select(Job.id, Job.queue, Job.published_at).where(
+                        Job.state == "queued",
+                        Job.queued_at < cutoff,
+                        or_(Job.published_at.is_(None), Job.published_at < cutoff),
+                    )
+                )
+            )
+        lost = [job_id for job_id, _, published_at in rows if published_at is None]
+        published: dict[str, list[int]] = {}
+        for job_id, queue, published_at in rows:
+            if published_at is not None:
+                published.setdefault(queue, []).append(job_id)
+        for queue, job_ids in published.items():
+            # An empty queue cannot hold their messages (a claim in flight costs one copy).
+            if (await self.ctx.broker.queue_info(queue)).depth == 0:
+                lost.extend(job_ids)
+        if lost:
+            log.warning("publishing %d queued jobs again: %s", len(lost), sorted(lost))
+            await self.scheduler.republish(lost)
+        return lost
+
+    async def schedule_waiting(self) -> None:
+        async with self.ctx.sessions() as session:
+            slugs = await session.scalars(
+                select(Repository.slug)
+                .join(Job, Job.repository_id == Repository.id)
+                .where(Job.state == "created")
+                .distinct()
+            )
+            owners = sorted({owner_of(slug) for slug in slugs})
+        for owner in owners:
+            await self.scheduler.schedule_owner(owner)
 
     async def explain_waiting(self) -> None:
         """Queued jobs whose queue no live worker serves carry that as their waiting reason."""
-        cutoff = utcnow() - LOST_AFTER
+        cutoff = utcnow() - self.lost_after
         async with self.ctx.sessions() as session, session.begin():
             workers = list(await session.scalars(select(Worker).where(Worker.last_seen >= cutoff)))
-            served = sorted({queue for worker in workers for queue in worker.queues})
-            queued = list(await session.scalars(select(Job).where(Job.state == "queued")))
+            served = sorted({queue for w in workers if not w.problem for queue in w.queues})
+            queued = await session.execute(
+                select(Job.id, Job.build_id, Job.queue, Job.waiting_reason).where(
+                    Job.state == "queued"
+                )
+            )
             changed = []
-            for job in queued:
+            for job_id, build_id, queue, current in queued:
                 reason = None
-                if job.queue not in served:
+                if queue not in served:
                     serving = ", ".join(served) if served else "no worker is connected"
-                    reason = f"no worker serves queue {job.queue} (workers serve: {serving})"
-                if job.waiting_reason != reason:
-                    job.waiting_reason = reason
-                    changed.append((job.build_id, job.id))
-        for build_id, job_id in changed:
+                    reason = f"no worker serves queue {queue} (workers serve: {serving})"
+                if current != reason:
+                    changed.append((build_id, job_id, reason))
+            for _, job_id, reason in changed:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.state == "queued")
+                    .values(waiting_reason=reason)
+                )
+        for build_id, job_id, _ in changed:
             self.ctx.bus.publish(f"job:{job_id}", f"build:{build_id}")

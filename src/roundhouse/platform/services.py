@@ -14,6 +14,7 @@ from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
 from roundhouse.platform.keys import RepositoryKeys, check_instance_key
+from roundhouse.platform.locks import transaction_lock
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.metrics import Metrics
 from roundhouse.platform.poller import Poller
@@ -49,7 +50,8 @@ class Services:
         )
         scheduler = Scheduler(ctx)
         gatekeeper = Gatekeeper(ctx, scheduler)
-        hub, logs = Hub(ctx, scheduler), LogService(ctx)
+        logs = LogService(ctx)
+        hub = Hub(ctx, scheduler, logs)
         triggers = Triggers(ctx, gatekeeper, hub)
         statuses = StatusReporter(ctx)
         ctx.build_listeners.append(statuses.build_changed)
@@ -64,7 +66,7 @@ class Services:
             logs=logs,
             poller=Poller(ctx, triggers),
             workers=WorkerRegistry(ctx),
-            reconciler=Reconciler(ctx, scheduler, hub, logs),
+            reconciler=Reconciler(ctx, scheduler, hub),
             statuses=statuses,
             keys=RepositoryKeys(ctx),
             metrics=metrics,
@@ -76,6 +78,8 @@ class Services:
         migrate(settings.database_url)
         async with self.ctx.sessions() as session, session.begin():
             await check_instance_key(session, self.ctx.at_rest)
+            # Platform processes starting together: one creates the admin account.
+            await transaction_lock(session, "roundhouse:admin")
             self.admin_token = await ensure_admin(session, settings.data_dir)
         await self.ctx.broker.connect()
         await self.hub.start()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import codecs
 
-from roundhouse.broker import Broker
 from roundhouse.protocol import LOG_QUEUE, PROTOCOL_VERSION
+from roundhouse.worker.outbox import Publisher
 
 MAX_PART_CHARS = 64 * 1024
 # Output arriving within this window travels in one part; small enough to feel live.
@@ -22,7 +22,7 @@ class LogLimitExceeded(Exception):
 
 class LogWriter:
     def __init__(
-        self, broker: Broker, job_id: int, attempt: int, secrets: list[str], max_bytes: int
+        self, broker: Publisher, job_id: int, attempt: int, secrets: list[str], max_bytes: int
     ) -> None:
         self.broker = broker
         self.job_id = job_id

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roundhouse import __version__
-from roundhouse.broker import Broker
 from roundhouse.protocol import JobPayload
 from roundhouse.worker import cache
 from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
+from roundhouse.worker.outbox import Publisher
 
 READ_SIZE = 1024 * 1024  # as much as the pipe holds: fewer, larger reads
 # After the script exits, output still in the pipe is read for this long; background
@@ -52,7 +52,9 @@ def silence_message(seconds: int) -> str:
 
 
 class Runner:
-    def __init__(self, broker: Broker, backend: Backend, worker_name: str, work_dir: Path) -> None:
+    def __init__(
+        self, broker: Publisher, backend: Backend, worker_name: str, work_dir: Path
+    ) -> None:
         self.broker = broker
         self.backend = backend
         self.worker_name = worker_name

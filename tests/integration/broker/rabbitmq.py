@@ -90,6 +90,25 @@ def connections(vhost: str) -> list[str]:
     return [pid for pid, host in rows if host == vhost]
 
 
+def connections_named(vhost: str, prefix: str) -> list[str]:
+    """The ids of the connections to vhost whose connection name (AmqpBroker's name=)
+    starts with prefix."""
+    listing = json.loads(
+        rabbitmqctl("list_connections", "name", "client_properties", "--formatter", "json")
+    )
+    named = {
+        row["name"]
+        for row in listing
+        if any(
+            key == "connection_name" and str(value).startswith(prefix)
+            for key, _, value in row["client_properties"]
+        )
+    }
+    out = rabbitmqctl("list_connections", "--no-table-headers", "pid", "name", "vhost")
+    rows = (line.split("\t") for line in out.splitlines() if line.strip())
+    return [pid for pid, name, host in rows if host == vhost and name in named]
+
+
 def close_connections(vhost: str) -> int:
     """Close every connection to vhost from the server side, as an operator would."""
     pids = connections(vhost)

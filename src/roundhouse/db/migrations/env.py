@@ -1,7 +1,7 @@
 """Alembic environment: runs migrations on the URL that db.session.migrate() passes in."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import engine_from_config, pool, text
 
 from roundhouse.db.models import Base
 
@@ -21,6 +21,12 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Platform processes starting together: one migrates, the others then find
+                # the schema current (the lock is held until this transaction ends).
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext('roundhouse:migrate'))")
+                )
             context.run_migrations()
 
 

@@ -1,8 +1,8 @@
 """Repository settings: GET and PATCH /api/repo/{slug}/settings.
 
 Travis's switches (build_pushes, build_pull_requests, auto_cancel_pushes,
-auto_cancel_pull_requests), polling, secure values for pull requests from forks
-(secure_env_for_forks), and the connection to the forge (docs/forges.md).
+auto_cancel_pull_requests), maximum_number_of_builds (jobs at once), polling, secure values for
+pull requests from forks (secure_env_for_forks), and the connection to the forge (docs/forges.md).
 The webhook secret and the forge token can be written but never read back: reads only say
 whether they are set.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from roundhouse.db.models import Repository
 from roundhouse.platform.api.deps import ServicesDep, UserDep, find_repository
@@ -43,6 +43,8 @@ class SettingsChange(BaseModel):
     forge_api_url: str | None = None
     forge_token: str | None = None
     webhook_secret: str | None = None
+    # Jobs of the repository queued or running at once; 0: no limit of its own.
+    maximum_number_of_builds: int | None = Field(None, ge=0)
 
     @field_validator("forge_api_url")
     @classmethod
@@ -60,6 +62,7 @@ def settings_of(repo: Repository) -> dict[str, Any]:
         forge_api_url=repo.forge_api_url,
         forge_token_set=bool(repo.forge_token),
         webhook_secret_set=bool(repo.webhook_secret),
+        maximum_number_of_builds=repo.maximum_number_of_builds,
     )
     return data
 
@@ -78,7 +81,9 @@ async def change_settings(
         repo = await find_repository(session, slug, user)
         for name in body.model_fields_set:
             value = getattr(body, name)
-            if name not in SWITCHES:
+            if name == "maximum_number_of_builds":
+                repo.maximum_number_of_builds = value or 0  # null clears, like 0
+            elif name not in SWITCHES:
                 setattr(repo, name, value or None)  # "" clears, like null
             elif value is not None:  # a switch is on or off; null leaves it as it is
                 setattr(repo, name, value)

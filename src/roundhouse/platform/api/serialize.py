@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, Worker
+from roundhouse.protocol import FINISHED_STATES
 
 
 def _time(value: datetime | None) -> str | None:
@@ -103,7 +104,28 @@ def job(
             {"attempt": t.attempt, "state": t.state, "worker": t.worker, "at": _time(t.at)}
             for t in history
         ]
+        data["attempts"] = attempts(j, history)
     return data
+
+
+def attempts(j: Job, history: list[JobTransition]) -> list[dict[str, Any]]:
+    """One entry per attempt: its worker, the last state it reached (`lost` for an earlier
+    attempt that never finished), and when it was received and ended."""
+    found: dict[int, dict[str, Any]] = {}
+    for t in history:
+        entry = found.setdefault(
+            t.attempt,
+            {"attempt": t.attempt, "worker": None, "state": t.state, "received_at": None},
+        )
+        entry["state"] = t.state
+        entry["worker"] = t.worker or entry["worker"]
+        if t.state == "received":
+            entry["received_at"] = _time(t.at)
+        entry["ended_at"] = _time(t.at)
+    for entry in found.values():
+        if entry["attempt"] < j.attempt and entry["state"] not in FINISHED_STATES:
+            entry["state"] = "lost"
+    return [found[n] for n in sorted(found)]
 
 
 def pull_request(r: Request) -> dict[str, Any] | None:
@@ -151,7 +173,9 @@ def worker(w: Worker, alive: bool) -> dict[str, Any]:
         "capacity": w.capacity,
         "busy": w.busy,
         "running": w.running,
+        "leases": w.leases or [],
         "alive": alive,
+        "problem": w.problem,
         "first_seen": _time(w.first_seen),
         "last_seen": _time(w.last_seen),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 
@@ -18,7 +18,6 @@ from roundhouse.db.session import current_revision, head_revision
 from roundhouse.platform.api import serialize
 from roundhouse.platform.api.deps import ServicesDep, UserDep
 from roundhouse.platform.metrics import CONTENT_TYPE
-from roundhouse.platform.workers import ALIVE_FOR
 
 router = APIRouter()
 health_router = APIRouter()
@@ -31,35 +30,59 @@ async def list_workers(svc: ServicesDep, user: UserDep) -> dict[str, Any]:
         rows = list(await session.scalars(select(Worker).order_by(Worker.name)))
     return {
         "workers": [serialize.worker(w, w.name in alive) for w in rows],
-        "alive_window": ALIVE_FOR.seconds,
+        "alive_window": svc.workers.alive_for.total_seconds(),
     }
+
+
+@router.post("/workers/{name}/drain", status_code=202)
+async def drain_worker(name: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+    """Ask a worker to take no new jobs and stop once its running jobs are done."""
+    if not await svc.workers.drain(name):
+        raise HTTPException(404, f"No worker named {name} has ever sent a heartbeat.")
+    return {"draining": name}
 
 
 @router.get("/queues")
 async def list_queues(svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+    """Each queue: messages waiting in the broker and its consumers, the jobs queued for it,
+    the live workers serving it, and why jobs routed to it wait (grouped by reason)."""
     alive = await svc.workers.alive()
     async with svc.ctx.sessions() as session:
-        waiting = dict(
+        queued = dict(
             (
                 await session.execute(
                     select(Job.queue, func.count()).where(Job.state == "queued").group_by(Job.queue)
                 )
             ).all()
         )
+        reasons = (
+            await session.execute(
+                select(Job.queue, Job.waiting_reason, func.count())
+                .where(Job.state.in_(("created", "queued")), Job.waiting_reason.is_not(None))
+                .group_by(Job.queue, Job.waiting_reason)
+                .order_by(Job.queue, func.count().desc())
+            )
+        ).all()
+    waiting: dict[str, list[dict[str, Any]]] = {}
+    for queue, reason, count in reasons:
+        waiting.setdefault(queue, []).append({"reason": reason, "jobs": count})
     names = sorted(
-        set(waiting) | {q for w in alive for q in w.queues} | {svc.ctx.settings.default_queue}
+        set(queued)
+        | set(waiting)
+        | {q for w in alive for q in w.queues}
+        | {svc.ctx.settings.default_queue}
     )
     queues = []
     for name in names:
         info = await svc.ctx.broker.queue_info(name)
-        served_by = [w.name for w in alive if name in w.queues]
         queues.append(
             {
                 "name": name,
                 "depth": info.depth,
                 "consumers": info.consumers,
-                "queued_jobs": waiting.get(name, 0),
-                "workers": served_by,
+                "queued_jobs": queued.get(name, 0),
+                "workers": [w.name for w in alive if name in w.queues and not w.problem],
+                "waiting": waiting.get(name, []),
             }
         )
     return {"queues": queues}

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
-from roundhouse.db.models import Build, Job
+from roundhouse.db.models import Build, Job, JobTransition
 from roundhouse.db.models import Request as BuildRequest
 from roundhouse.platform.api import serialize
 from roundhouse.platform.api.deps import (
@@ -96,7 +96,14 @@ async def job_page(
 ) -> HTMLResponse:
     async with svc.ctx.sessions() as session:
         job = await find_job(session, job_id, user)
-        data = serialize.job(job, svc.ctx.settings.public_url)
+        history = list(
+            await session.scalars(
+                select(JobTransition)
+                .where(JobTransition.job_id == job_id)
+                .order_by(JobTransition.id)
+            )
+        )
+        data = serialize.job(job, svc.ctx.settings.public_url, history=history)
         build = serialize.build(job.build, svc.ctx.settings.public_url)
         repo = serialize.repository(job.build.repository, svc.ctx.settings.public_url)
     return render(

@@ -4,7 +4,7 @@ A table of repository key pairs (the private half encrypted with the instance ke
 repository setting `secure_env_for_forks`.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 18:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import roundhouse.db.models
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
