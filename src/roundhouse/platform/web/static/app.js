@@ -163,16 +163,46 @@ class LogViewer {
     this.watchScrolling();
   }
 
+  // A finished job's log is read from log.txt with a streaming fetch: its first bytes are on
+  // screen while the rest (50 MB, say) is still arriving. A running job's log is followed over
+  // SSE, whose first event holds everything stored so far.
   start() {
+    if (this.pre.dataset.finished === "true" && window.ReadableStream && window.TextDecoder) {
+      this.readWhole().catch(() => this.followLive());
+    } else {
+      this.followLive();
+    }
+  }
+
+  async readWhole() {
+    const response = await fetch("/api/job/" + this.jobId + "/log.txt");
+    if (!response.ok || !response.body) throw new Error(response.statusText);
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      this.take(decoder.decode(value, { stream: true }));
+    }
+    this.take(decoder.decode());
+    this.end();
+  }
+
+  followLive() {
     const source = new EventSource("/api/job/" + this.jobId + "/log/stream");
     source.addEventListener("log", (event) => this.take(JSON.parse(event.data).content));
     source.addEventListener("end", () => {
       source.close();
-      if (this.buffer) this.pending.push([this.buffer]);
-      this.buffer = "";
-      this.ended = true;
-      this.schedule();
+      this.end();
     });
+  }
+
+  // The log is complete: what is left in the buffer is its last line (without a "\n").
+  end() {
+    if (this.buffer) this.pending.push([this.buffer]);
+    this.buffer = "";
+    this.ended = true;
+    this.schedule();
   }
 
   // New text from the stream: complete lines are queued, the rest waits for its "\n".
