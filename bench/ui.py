@@ -67,8 +67,10 @@ def main() -> None:
         results = asyncio.run(measure(f"{bench.url}/{slug}/jobs/{job_id}", first_line))
     for name, index in (("first screen", 0), ("whole log in the DOM", 1), ("longest frame", 2)):
         values = [r[index] for r in results]
-        print(f"{name}: median {statistics.median(values):.0f} ms (min {min(values):.0f}, "
-              f"max {max(values):.0f}) over {len(values)} page loads")
+        print(
+            f"{name}: median {statistics.median(values):.0f} ms (min {min(values):.0f}, "
+            f"max {max(values):.0f}) over {len(values)} page loads"
+        )
 
 
 if __name__ == "__main__":
