@@ -11,9 +11,9 @@ import sys
 import time
 
 from playwright.async_api import async_playwright
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 from bench.system import running_platform
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 LINES = 200_000
 ROUNDS = 5
