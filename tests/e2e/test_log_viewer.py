@@ -228,3 +228,41 @@ async def test_a_200000_line_log_renders_without_freezing(
     current = page.locator("#log .line.match-current")
     await expect(current).to_have_text("20010big log line 20000")
     await expect(current).to_be_in_viewport()
+
+
+MATRIX_YML = """language: python
+python: ["3.11", "3.12"]
+env: [MODE=fast, MODE=slow]
+script: "true"
+jobs:
+  allow_failures:
+    - python: "3.12"
+      env: MODE=slow
+  include:
+    - stage: deploy
+      python: "3.11"
+      script: "true"
+"""
+
+
+async def test_build_page_groups_the_matrix_by_stage(
+    system: Running, git_repo: Callable[..., GitRepo], browser: Browser
+) -> None:
+    repo = git_repo()
+    repo.commit({".travis.yml": MATRIX_YML})
+    slug = (await system.add_repo(repo))["slug"]
+    build_id = await system.build_of(slug, await system.trigger(slug))
+    page = await browser.new_page()
+    await page.goto(f"{system.url}/{slug}/builds/{build_id}")
+    await expect(page.locator("h2.stage")).to_have_text(["Stage: test", "Stage: deploy"])
+    test_stage = page.locator("section.stage").first
+    # The varying keys are the columns.
+    headers = test_stage.locator("thead th")
+    await expect(headers.filter(has_text="python")).to_have_count(1)
+    await expect(headers.filter(has_text="env")).to_have_count(1)
+    await expect(test_stage.locator("tbody:not(.allowed-failures) tr")).to_have_count(3)
+    allowed = test_stage.locator("tbody.allowed-failures tr[class^=row-]")
+    await expect(allowed).to_have_count(1)
+    await expect(allowed).to_contain_text("3.12")
+    await expect(allowed).to_contain_text("MODE=slow")
+    await page.screenshot(path=str(ARTIFACTS / "build-matrix.png"), full_page=True)
