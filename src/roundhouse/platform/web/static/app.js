@@ -151,7 +151,8 @@ class LogViewer {
     this.folds = [];          // open folds, innermost last: {el, body, name, ns, failed, preview}
     this.lastFold = null;     // the last fold started, for errored jobs without a failure line
     this.failureSeen = false;
-    this.timer = null;        // {line, fold}: the line a travis_time:start belongs to
+    this.timers = new Map();  // timer id → {line, fold}: where its duration is shown
+    this.lastTimer = null;    // the newest timer, still waiting for its first line
     this.buffer = "";         // text after the last "\n"
     this.pending = [];        // arrays of raw lines waiting for the DOM
     this.pendingIndex = 0;
@@ -276,7 +277,7 @@ class LogViewer {
   marker({ kind, action, arg }) {
     if (kind === "fold" && action === "start") this.openFold(arg);
     else if (kind === "fold") this.closeFold(arg);
-    else if (action === "start") this.timer = { line: null, fold: this.currentFold() };
+    else if (action === "start") this.startTimer(arg);
     else this.endTimer(arg);
   }
 
@@ -304,7 +305,7 @@ class LogViewer {
     preview.className = "fold-preview";
     const duration = document.createElement("span");
     duration.className = "duration";
-    summary.append(label, preview, duration);
+    summary.append(duration, label, preview); // the float first, so it stays on the line
     const body = document.createElement("div");
     body.className = "fold-body";
     el.append(summary, body);
@@ -324,10 +325,18 @@ class LogViewer {
     }
   }
 
+  // Timers nest (a user's script may time its own steps inside ours), so they go by id.
+  startTimer(id) {
+    const timer = { line: null, fold: this.currentFold() };
+    this.timers.set(id, timer);
+    this.lastTimer = timer;
+  }
+
   endTimer(arg) {
+    const id = arg.split(":")[0];
     const found = /duration=([0-9]+)/.exec(arg);
-    const timer = this.timer;
-    this.timer = null;
+    const timer = this.timers.get(id);
+    this.timers.delete(id);
     if (!found || !timer) return;
     const ns = Number(found[1]);
     if (timer.line) {
@@ -366,7 +375,11 @@ class LogViewer {
 
     const fold = this.currentFold();
     if (fold && !fold.preview.textContent) fold.preview.textContent = text;
-    if (this.timer && !this.timer.line) this.timer.line = row;
+    // The first line after a timer starts is its command ("$ make"): it shows the duration.
+    if (this.lastTimer) {
+      this.lastTimer.line = row;
+      this.lastTimer = null;
+    }
     if (FAILURE.test(text) && !/exited with 0\b/.test(text)) this.markFailure(row);
   }
 
