@@ -47,7 +47,8 @@ def shown(value: Any) -> str:
 
 
 def job_matrix(jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    """{"columns": [key…], "stages": [{"name", "required": [job…], "allowed": [job…]}]}.
+    """{"columns": [key…], "stages": [{"name", "required": [job…], "allowed": [job…]}],
+    "named": whether any job has a name (else the page leaves out that column)}.
 
     Each job gets "cells": its values for the columns. Stages keep the order of their jobs.
     """
@@ -64,4 +65,5 @@ def job_matrix(jobs: list[dict[str, Any]]) -> dict[str, Any]:
         stage = stages.setdefault(name, {"name": name, "required": [], "allowed": []})
         row = {**job, "cells": [shown(config.get(key)) for key in columns]}
         stage["allowed" if job.get("allow_failure") else "required"].append(row)
-    return {"columns": columns, "stages": list(stages.values())}
+    named = any(job.get("name") for job in jobs)
+    return {"columns": columns, "stages": list(stages.values()), "named": named}

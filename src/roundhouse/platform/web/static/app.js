@@ -191,11 +191,32 @@ class LogViewer {
 
   followLive() {
     const source = new EventSource("/api/job/" + this.jobId + "/log/stream");
+    // After a dropped connection the browser reconnects and the server sends the whole log
+    // again: start over rather than show it twice.
+    let opened = false;
+    source.addEventListener("open", () => {
+      if (opened) this.reset();
+      opened = true;
+    });
     source.addEventListener("log", (event) => this.take(JSON.parse(event.data).content));
     source.addEventListener("end", () => {
       source.close();
       this.end();
     });
+  }
+
+  reset() {
+    this.search.clear();
+    this.pre.textContent = "";
+    this.lines = [];
+    this.folds = [];
+    this.lastFold = null;
+    this.failureSeen = false;
+    this.timers.clear();
+    this.lastTimer = null;
+    this.buffer = "";
+    this.pending = [];
+    this.pendingIndex = 0;
   }
 
   // The log is complete: what is left in the buffer is its last line (without a "\n").
