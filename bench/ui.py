@@ -16,6 +16,14 @@ from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from bench.system import running_platform
 
 LINES = 200_000
+# Page HTML received, DOMContentLoaded, first byte of log.txt, all of log.txt received.
+BREAKDOWN = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const log = performance.getEntriesByType("resource").find((e) => e.name.endsWith("log.txt"));
+  const r = (x) => Math.round(x);
+  return { html: r(nav.responseEnd), domContentLoaded: r(nav.domContentLoadedEventEnd),
+           logFirstByte: log ? r(log.responseStart) : null, logAll: log ? r(log.responseEnd) : null };
+}"""
 ROUNDS = 5
 
 
@@ -48,6 +56,10 @@ async def measure(url: str, first_line: str) -> list[tuple[float, float, float]]
                 everything = time.perf_counter() - started
                 gap = float(await page.evaluate("window.__gap"))
                 results.append((first * 1000, everything * 1000, gap))
+                print(
+                    "  where the first screen's time goes (ms from navigation start):",
+                    await page.evaluate(BREAKDOWN),
+                )
                 await page.close()
         finally:
             await browser.close()

@@ -142,6 +142,11 @@ const CHUNK_LINES = 250;
 const FIRST_BATCH = 200;
 const FRAME_BUDGET_MS = 25;
 
+// Lets the browser render and handle input before we carry on.
+function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 class LogViewer {
   constructor(pre) {
     this.pre = pre;
@@ -184,6 +189,9 @@ class LogViewer {
       const { done, value } = await reader.read();
       if (done) break;
       this.take(decoder.decode(value, { stream: true }));
+      // Chunks already received resolve read() at once, as microtasks: without a yield, a
+      // 50 MB log would be read to its end before the browser could paint the first screen.
+      await nextTask();
     }
     this.take(decoder.decode());
     this.end();
