@@ -22,7 +22,8 @@ BREAKDOWN = """() => {
   const log = performance.getEntriesByType("resource").find((e) => e.name.endsWith("log.txt"));
   const r = (x) => Math.round(x);
   return { html: r(nav.responseEnd), domContentLoaded: r(nav.domContentLoadedEventEnd),
-           logFirstByte: log ? r(log.responseStart) : null, logAll: log ? r(log.responseEnd) : null };
+           logFirstByte: log ? r(log.responseStart) : null,
+           logAll: log ? r(log.responseEnd) : null };
 }"""
 ROUNDS = 5
 
