@@ -29,6 +29,7 @@ from roundhouse.platform.api.deps import (
 )
 from roundhouse.platform.api.repos import list_repos
 from roundhouse.platform.auth import user_for_token
+from roundhouse.platform.web.matrix import job_matrix
 
 WEB = resources.files("roundhouse.platform.web")
 templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -87,7 +88,9 @@ async def build_page(
         )
         data = serialize.build(build, svc.ctx.settings.public_url, jobs)
         repo = serialize.repository(build.repository, svc.ctx.settings.public_url)
-    return render(request, "build.html", user, repo=repo, build=data, topics=[f"build:{build_id}"])
+    matrix = job_matrix(data["jobs"])
+    topics = [f"build:{build_id}"]
+    return render(request, "build.html", user, repo=repo, build=data, matrix=matrix, topics=topics)
 
 
 @router.get("/{owner}/{name}/jobs/{job_id}", response_class=HTMLResponse)
