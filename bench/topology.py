@@ -86,13 +86,23 @@ def live_log(bench: Bench, lines: int) -> dict[str, float]:
     job_id = bench.http.get(f"/api/build/{build_id}").json()["jobs"][0]["id"]
     delays: list[float] = []
     seen: list[int] = []
+    failures: list[BaseException] = []
     subscribed = threading.Event()
 
     def follow() -> None:
+        try:
+            read_stream()
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+        finally:
+            subscribed.set()
+
+    def read_stream() -> None:
         headers = dict(bench.http.headers)
         with httpx.stream(
             "GET", f"{bench.url}/api/job/{job_id}/log/stream", headers=headers, timeout=None
         ) as response:
+            response.raise_for_status()
             subscribed.set()
             rest = ""
             for line in response.iter_lines():
@@ -114,6 +124,9 @@ def live_log(bench: Bench, lines: int) -> dict[str, float]:
     build = bench.finished(build_id, timeout=300, every=0.2)
     reader.join(60)
     assert build["state"] == "passed", build
+    if failures:
+        raise RuntimeError(f"the live subscriber failed: {failures[0]!r}") from failures[0]
+    assert delays, "the live subscriber saw no line"
 
     def stored() -> int | None:
         text = bench.http.get(f"/api/job/{job_id}/log.txt").text

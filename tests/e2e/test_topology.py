@@ -216,8 +216,12 @@ async def test_a_killed_platform_comes_back_and_the_build_completes(
         worker.signal(signal.SIGTERM)
         go_on.touch()
         assert await asyncio.to_thread(worker.wait, 60) == 0
-        build = await api.build(build_id)
-        assert build["jobs"][0]["state"] == "passed"
+
+        async def stage_one_passed() -> dict[str, Any] | None:
+            build = await api.build(build_id)
+            return build if build["jobs"][0]["state"] == "passed" else None
+
+        build = await wait_for(stage_one_passed, 30, "the drained job's outcome")
         assert build["jobs"][1]["state"] in ("created", "queued")  # no worker left to run it
 
         # Ctrl-C twice stops the running job at once and gives it back: it runs again later.
@@ -236,10 +240,14 @@ async def test_a_killed_platform_comes_back_and_the_build_completes(
         await wait_for(draining, 30, "worker-b to take the first Ctrl-C")
         second.signal(signal.SIGINT)
         assert await asyncio.to_thread(second.wait, 60) == 0
-        job = await api.job(jobs[0]["id"])
-        assert (job["attempt"], job["state"]) == (2, "queued")
+
+        async def queued_again() -> bool:
+            job = await api.job(jobs[0]["id"])
+            return (job["attempt"], job["state"]) == (2, "queued")
+
+        await wait_for(queued_again, 30, "the job to be queued again as attempt 2")
         assert "Attempt 1 was lost: worker worker-b was stopped before the job finished" in (
-            await api.log(job["id"])
+            await api.log(jobs[0]["id"])
         )
 
 

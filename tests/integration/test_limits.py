@@ -1,6 +1,6 @@
 """The scheduler's limits and waiting reasons: a repository's maximum_number_of_builds, an
 owner's concurrency, and later stages waiting for earlier ones — each visible on the job,
-in the API and in `roundhouse queues`.
+in the API and in `roundhouse queues` — and restarted jobs going first.
 """
 
 from __future__ import annotations
@@ -9,6 +9,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+
+from roundhouse.db.models import Job
 from tests.conftest import GitRepo, Running, wait_for
 from tests.integration.test_cli import run
 
@@ -99,3 +102,31 @@ async def test_an_owner_limit_spans_repositories_and_later_stages_wait_for_earli
     flag.touch()
     assert (await system.finished_build(build_a, timeout=60))["state"] == "passed"
     assert (await system.finished_build(build_b, timeout=60))["state"] == "passed"
+
+
+async def test_a_restarted_job_goes_before_first_attempts_when_a_place_frees(
+    start_system: Callable[..., Awaitable[Running]],
+    git_repo: Callable[..., GitRepo],
+    tmp_path: Path,
+) -> None:
+    system = await start_system(pool_size=2, owner_concurrency=1)
+    flag = tmp_path / "go-on"
+    repo = git_repo()
+    repo.commit({".travis.yml": waiting_on(flag, jobs=3)})
+    slug = (await system.add_repo(repo))["slug"]
+    build_id = await system.build_of(slug, await system.trigger(slug))
+
+    async def one_runs() -> list[dict[str, Any]] | None:
+        jobs = await jobs_of(system, build_id)
+        waiting = [job for job in jobs if job["state"] == "created" and job["waiting_reason"]]
+        return jobs if len(waiting) == 2 else None
+
+    first, second, third = await wait_for(one_runs, 20, "two jobs to wait", every=0.1)
+    # The last job stands for a restarted one: attempt 2 (the hub's restart needs it finished).
+    async with system.instance.services.ctx.sessions() as session, session.begin():
+        await session.execute(update(Job).where(Job.id == third["id"]).values(attempt=2))
+    flag.touch()
+    await system.finished_build(build_id, timeout=60)
+    assert first["state"] in ACTIVE
+    restarted, waited = [(await system.job(job["id"]))["queued_at"] for job in (third, second)]
+    assert restarted < waited
