@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from roundhouse.worker.backends.local import sessions_under, signal_session
 from tests.conftest import Api, free_port, wait_for
 
 ROUNDHOUSE = Path(sys.executable).with_name("roundhouse")
@@ -148,6 +149,9 @@ class Topology:
     def stop_all(self) -> None:
         for daemon in reversed(self.daemons):
             daemon.stop()
+        # Jobs of a worker a test killed run on: nothing but this finds them.
+        for sid in sessions_under(self.root):
+            signal_session(sid, signal.SIGKILL)
 
     def logs(self) -> str:
         return "\n".join(f"==== {d.name}\n{d.log[-4000:]}" for d in self.daemons)

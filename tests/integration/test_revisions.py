@@ -88,3 +88,16 @@ async def test_a_tag_push_fetches_its_tag(repo: GitRepo, mirror: Mirror) -> None
     request = Request(event_type="push", tag="v1.0", sha=tagged)
     assert await resolve(request, mirror) == Revision(tagged, None)
     assert (await mirror.commit(tagged)).message == "Release"
+
+
+async def test_one_read_gives_the_commit_and_a_file_at_it(repo: GitRepo, mirror: Mirror) -> None:
+    sha = repo.commit({"sub/.travis.yml": "script: true\n"}, "Title line\n\nBody with\ntwo lines")
+    await mirror.fetch_branch("main")
+
+    commit, text = await mirror.commit_and_file(sha, "sub/.travis.yml")
+    assert (commit.sha, commit.author, text) == (sha, "Test", "script: true\n")
+    assert commit.message == "Title line\n\nBody with\ntwo lines"
+    assert (await mirror.commit_and_file(sha, "missing.yml"))[1] is None
+    assert (await mirror.commit_and_file(sha, "sub"))[1] is None  # a directory is no file
+    with pytest.raises(GitError, match="is not a commit"):
+        await mirror.commit_and_file("0" * 40, ".travis.yml")

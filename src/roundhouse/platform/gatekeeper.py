@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roundhouse import travisyml
 from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, utcnow
 from roundhouse.platform.context import PlatformContext
-from roundhouse.platform.git import GitError, Mirror
+from roundhouse.platform.git import GitError
 from roundhouse.platform.imports import MirrorImports, Source
 from roundhouse.platform.revisions import resolve
 from roundhouse.platform.routing import route
@@ -109,14 +109,14 @@ class Gatekeeper:
         mirror = self.ctx.mirror(repository.id, repository.url)
         revision = await resolve(request, mirror)
         request.ref = revision.ref
-        commit = await mirror.commit(revision.sha)
+        commit, config_file = await mirror.commit_and_file(revision.sha, CONFIG_FILE)
         request.sha = commit.sha
         if not request.message:
             # A pull request's merge commit says "Merge …"; people wrote the head's message.
             shown = await mirror.commit(request.head_sha) if request.head_sha else commit
             request.message = shown.message
 
-        text = await self._config_text(request, mirror, commit.sha)
+        text = self._config_text(request, config_file, commit.sha)
         data = request_data(request, repository)
         if request.config_override is not None and request.merge_mode != "replace":
             # Travis's API: the request's config goes over .travis.yml (default deep_merge_append).
@@ -144,12 +144,12 @@ class Gatekeeper:
         request.state, request.result = "finished", "accepted"
         return build
 
-    async def _config_text(self, request: Request, mirror: Mirror, sha: str) -> str:
+    def _config_text(self, request: Request, config_file: str | None, sha: str) -> str:
         """The .travis.yml at the commit, or the request's own config when it replaces it."""
         if request.config_override is not None and request.merge_mode == "replace":
             text: str | None = request.config_override
         else:
-            text = await mirror.read_file(sha, CONFIG_FILE)
+            text = config_file
             if text is None and request.config_override is not None:
                 text = ""  # nothing to merge the request's config into
         if text is None:

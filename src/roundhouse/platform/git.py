@@ -84,7 +84,7 @@ class Mirror:
             await self.ensure()
             ref = f"refs/heads/{branch}"
             await run_git("fetch", "--quiet", "--no-tags", self.url, f"+{ref}:{ref}", cwd=self.path)
-            return (await run_git("rev-parse", ref, cwd=self.path)).strip()
+            return await self._sha_of(ref)
 
     async def fetch_ref(self, ref: str) -> str | None:
         """Fetch any ref (such as a pull request's refs/pull/N/merge) and return its sha;
@@ -99,7 +99,16 @@ class Mirror:
                 if "couldn't find remote ref" in str(error):
                     return None
                 raise
-            return (await run_git("rev-parse", ref, cwd=self.path)).strip()
+            return await self._sha_of(ref)
+
+    async def _sha_of(self, ref: str) -> str:
+        # A fetch that moved the ref wrote it as a loose file; reading that saves a process.
+        loose = self.path / ref
+        if loose.is_file():
+            sha = loose.read_text().strip()
+            if len(sha) in (40, 64):  # SHA-1 or SHA-256 repositories
+                return sha
+        return (await run_git("rev-parse", ref, cwd=self.path)).strip()
 
     async def fetch_commit(self, sha: str, ref: str | None) -> None:
         """Make sure sha is present, fetching the ref (or everything) when it is not."""
@@ -116,14 +125,59 @@ class Mirror:
         out = await run_git("rev-list", "--parents", "-n", "1", sha, cwd=self.path)
         return out.split()[1:]
 
-    async def read_file(self, sha: str, path: str) -> str | None:
-        """The file's text at the commit, or None when it does not exist there."""
-        try:
-            return await run_git("show", f"{sha}:{path}", cwd=self.path)
-        except GitError:
-            return None
+    async def commit_and_file(self, sha: str, path: str | None) -> tuple[Commit, str | None]:
+        """The commit, and the file's text at it (None when it has no such file), read by one
+        git process: the gatekeeper asks for both on every request."""
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            "cat-file",
+            "--batch",
+            cwd=self.path,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **GIT_ENV},
+        )
+        names = [sha] if path is None else [sha, f"{sha}:{path}"]
+        out, err = await process.communicate("".join(f"{name}\n" for name in names).encode())
+        if process.returncode != 0:
+            raise GitError(err.decode(errors="replace").strip() or "git cat-file failed")
+        objects = _batch_objects(out)
+        if objects[0] is None or objects[0][0] != "commit":
+            raise GitError(f"{sha} is not a commit of this repository")
+        commit = _parse_commit(objects[0][1], objects[0][2])
+        blob = objects[1] if path is not None else None
+        text = blob[2].decode(errors="replace") if blob and blob[0] == "blob" else None
+        return commit, text
 
     async def commit(self, sha: str) -> Commit:
-        out = await run_git("log", "-1", "--format=%H%x00%an%x00%B", sha, cwd=self.path)
-        full, author, message = out.split("\x00", 2)
-        return Commit(full, message.strip(), author)
+        commit, _ = await self.commit_and_file(sha, None)
+        return commit
+
+
+def _batch_objects(out: bytes) -> list[tuple[str, str, bytes] | None]:
+    """(type, object id, content) per object `git cat-file --batch` printed; None if missing."""
+    objects: list[tuple[str, str, bytes] | None] = []
+    position = 0
+    while position < len(out):
+        end = out.index(b"\n", position)
+        header = out[position:end].decode().split()
+        position = end + 1
+        if len(header) != 3:  # "<name> missing" or "<name> ambiguous"
+            objects.append(None)
+            continue
+        oid, kind, size = header[0], header[1], int(header[2])
+        objects.append((kind, oid, out[position : position + size]))
+        position += size + 1  # the content is followed by a newline
+    return objects
+
+
+def _parse_commit(oid: str, raw: bytes) -> Commit:
+    """A raw commit object: headers ("author Name <email> time zone"), a blank line, the message."""
+    headers, _, message = raw.decode(errors="replace").partition("\n\n")
+    author = ""
+    for line in headers.splitlines():
+        if line.startswith("author "):
+            author = line.removeprefix("author ").rsplit(" <", 1)[0]
+            break
+    return Commit(oid, message.strip(), author)

@@ -139,15 +139,21 @@ async def test_fork_bomb_is_contained(
     running = asyncio.create_task(run_job(bwrap, work_dir, job, control))
     pids_current = bwrap.cgroup_parents["pids"] / name / "pids.current"
 
-    async def at_the_limit() -> bool:
-        return pids_current.exists() and int(pids_current.read_text()) >= 60
+    async def at_the_limit_or_over() -> bool:
+        try:
+            return running.done() or int(pids_current.read_text()) >= 60
+        except FileNotFoundError:  # not made yet, or removed as the job ended
+            return False
 
-    await wait_for(at_the_limit, 10, "the fork bomb to reach the process limit")
-    assert int(pids_current.read_text()) <= 64
-    assert subprocess.run(["true"]).returncode == 0  # the host still forks
-    control.canceled.set()
-
-    assert (await running).state == "canceled"
+    # On a loaded machine the bomb may hit the limit and die out between two looks.
+    await wait_for(at_the_limit_or_over, 30, "the fork bomb to reach the process limit")
+    if running.done():
+        assert "fork: retry: Resource temporarily unavailable" in running.result().log
+    else:
+        assert int(pids_current.read_text()) <= 64
+        assert subprocess.run(["true"]).returncode == 0  # the host still forks
+        control.canceled.set()
+        assert (await running).state == "canceled"
     assert_nothing_left(bwrap, work_dir, name)
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 from roundhouse.protocol import JobPayload
 from roundhouse.script.local import local_payload
 from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
-from roundhouse.worker.backends.local import LocalBackend
-from tests.integration.backends.support import run_job
+from roundhouse.worker.backends.local import LocalBackend, session_members, sessions_under
+from tests.conftest import wait_for
+from tests.integration.backends.support import alive, run_job
+from tests.integration.backends.support import payload as job_running
 
 
 class FinishedJob(RunningJob):
@@ -91,3 +93,23 @@ async def test_local_backend_removes_left_job_directories(tmp_path: Path) -> Non
 
     assert removed == ["job-3-1-abcdef01"]
     assert [path.name for path in tmp_path.iterdir()] == ["unrelated"]
+
+
+async def test_local_backend_kills_the_processes_of_a_lost_worker_s_jobs(tmp_path: Path) -> None:
+    """Its jobs, and what they started in sessions of their own, are found by their build dir."""
+    script = "sleep 301 & setsid sleep 302 & echo started; wait"
+    running = await LocalBackend().start(job_running(script), tmp_path)
+    assert await asyncio.wait_for(running.output.readline(), 10) == b"started\n"
+    pids = [pid for sid in sessions_under(tmp_path) for pid in session_members(sid)]
+    assert len(pids) >= 3  # bash and both sleeps
+
+    await LocalBackend().cleanup_leftovers(tmp_path)
+
+    assert await asyncio.wait_for(running.wait(), 10) < 0  # killed by a signal
+    await wait_for(lambda: none_alive(pids), 10, "the job's processes to end")
+    assert sessions_under(tmp_path) == set()
+    assert list(tmp_path.iterdir()) == []
+
+
+async def none_alive(pids: list[int]) -> bool:
+    return not any(alive(pid) for pid in pids)

@@ -24,20 +24,40 @@ OUTPUT_LIMIT = 4 * 1024 * 1024
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR", "SHELL")
 
 
+def _session_of(pid: str) -> int | None:
+    # The fields after "(comm)" are: state ppid pgrp session ...
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def session_members(sid: int) -> list[int]:
     """Processes of a session; a child that left the process group is still found here."""
-    members = []
+    return [
+        int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _session_of(entry) == sid
+    ]
+
+
+def sessions_under(directory: Path) -> set[int]:
+    """Sessions of jobs started in a directory under `directory`, found by the
+    TRAVIS_BUILD_DIR each job process inherits: after a worker crash nothing else names them."""
+    marker = f"TRAVIS_BUILD_DIR={directory.resolve()}/".encode()
+    sessions = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                variables = environ.read().split(b"\0")
         except OSError:
             continue
-        if int(fields[3]) == sid:  # fields after "(comm)": state ppid pgrp session ...
-            members.append(int(entry))
-    return members
+        if any(variable.startswith(marker) for variable in variables):
+            sid = _session_of(entry)
+            if sid is not None and sid != os.getsid(0):
+                sessions.add(sid)
+    return sessions
 
 
 def signal_session(sid: int, signum: int) -> None:
@@ -95,7 +115,7 @@ class LocalBackend(Backend):
         script = job_dir / "build.sh"
         script.write_text(payload["script"])
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-        env["TRAVIS_BUILD_DIR"] = str(job_dir / "build")
+        env["TRAVIS_BUILD_DIR"] = str(job_dir.resolve() / "build")
         if cache is not None:
             env["ROUNDHOUSE_CACHE_FETCHED"] = str(cache.fetched)
             env["ROUNDHOUSE_CACHE_STORE"] = str(cache.store)
@@ -116,8 +136,9 @@ class LocalBackend(Backend):
         return LocalJob(process, output, job_dir)
 
     async def cleanup_leftovers(self, work_dir: Path) -> list[str]:
-        # Processes of a killed worker's jobs cannot be told from others here (no cgroup,
-        # no namespace): only their directories are removed.
+        # A killed worker's jobs run on (a deploy could run twice): their sessions go first.
+        for sid in await asyncio.to_thread(sessions_under, work_dir):
+            signal_session(sid, signal.SIGKILL)
         names = [path.name for path in work_dir.glob("job-*") if path.is_dir()]
         for name in names:
             await asyncio.to_thread(shutil.rmtree, work_dir / name, True)
