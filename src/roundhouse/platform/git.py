@@ -22,6 +22,10 @@ class Commit:
     sha: str
     message: str
     author: str
+    author_email: str = ""
+    committer: str = ""
+    committer_email: str = ""
+    committed_at: str = ""  # ISO 8601, as git prints it
 
 
 async def run_git(*args: str, cwd: Path | None = None, timeout: float = 60) -> str:
@@ -124,6 +128,8 @@ class Mirror:
             return None
 
     async def commit(self, sha: str) -> Commit:
-        out = await run_git("log", "-1", "--format=%H%x00%an%x00%B", sha, cwd=self.path)
-        full, author, message = out.split("\x00", 2)
-        return Commit(full, message.strip(), author)
+        out = await run_git(
+            "log", "-1", "--format=%H%x00%an%x00%ae%x00%cn%x00%ce%x00%cI%x00%B", sha, cwd=self.path
+        )
+        full, author, author_email, committer, committer_email, at, message = out.split("\x00", 6)
+        return Commit(full, message.strip(), author, author_email, committer, committer_email, at)

@@ -17,6 +17,7 @@ from roundhouse.platform.keys import RepositoryKeys, check_instance_key
 from roundhouse.platform.locks import transaction_lock
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.metrics import Metrics
+from roundhouse.platform.notify import Notifier
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
 from roundhouse.platform.scheduler import Scheduler
@@ -40,6 +41,7 @@ class Services:
     statuses: StatusReporter
     keys: RepositoryKeys
     metrics: Metrics
+    notifier: Notifier
     admin_token: str = ""
 
     @classmethod
@@ -55,6 +57,9 @@ class Services:
         triggers = Triggers(ctx, gatekeeper, hub)
         statuses = StatusReporter(ctx)
         ctx.build_listeners.append(statuses.build_changed)
+        keys = RepositoryKeys(ctx)
+        notifier = Notifier(ctx, keys)
+        ctx.build_listeners.append(notifier.build_changed)
         metrics = Metrics()
         ctx.job_listeners.append(metrics.job_changed)
         return cls(
@@ -68,8 +73,9 @@ class Services:
             workers=WorkerRegistry(ctx),
             reconciler=Reconciler(ctx, scheduler, hub),
             statuses=statuses,
-            keys=RepositoryKeys(ctx),
+            keys=keys,
             metrics=metrics,
+            notifier=notifier,
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -96,6 +102,7 @@ class Services:
         await self.workers.stop()
         await self.hub.stop()
         await self.statuses.stop()
+        await self.notifier.stop()
         await self.logs.stop()
         await self.ctx.broker.close()
         engine = self.ctx.sessions.kw.get("bind")
