@@ -11,6 +11,7 @@ from roundhouse.broker import Broker, make_broker
 from roundhouse.db.session import make_engine, make_sessions, migrate
 from roundhouse.platform.auth import ensure_admin
 from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.crons import CronScheduler
 from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
 from roundhouse.platform.keys import RepositoryKeys, check_instance_key
@@ -42,6 +43,7 @@ class Services:
     keys: RepositoryKeys
     metrics: Metrics
     notifier: Notifier
+    crons: CronScheduler
     admin_token: str = ""
 
     @classmethod
@@ -76,6 +78,7 @@ class Services:
             keys=keys,
             metrics=metrics,
             notifier=notifier,
+            crons=CronScheduler(ctx, triggers),
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -92,11 +95,13 @@ class Services:
         await self.logs.start()
         await self.workers.start()
         await self.reconciler.start()
+        self.crons.start()
         if poll:
             self.poller.start()
 
     async def stop(self) -> None:
         await self.reconciler.stop()
+        await self.crons.stop()
         await self.poller.stop()
         await self.triggers.drain()
         await self.workers.stop()
