@@ -26,7 +26,7 @@ from roundhouse.platform.api import (
 )
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
-from roundhouse.platform.web import pages
+from roundhouse.platform.web import badges, pages
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -79,5 +79,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(builds.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
     app.include_router(cache.router, prefix="/api")
+    # Before the pages: their /{owner}/{name} would take /owner/name.svg.
+    app.include_router(badges.router)
     pages.mount(app)
     return app
