@@ -194,7 +194,7 @@ async def test_slack_rooms_and_a_signed_webhook_get_travis_payloads(
     assert not any("s3cret" in json.dumps(n) or "t0p" in json.dumps(n) for n in found)
 
 
-async def test_on_success_never_sends_nothing(
+async def test_on_success_never_and_a_false_if_send_nothing(
     start_system: Start, git_repo: Callable[..., GitRepo], receiver: Receiver
 ) -> None:
     system = await start_system(**FAST)
@@ -209,6 +209,8 @@ async def test_on_success_never_sends_nothing(
                 f"    - urls: {receiver.url}/never\n"
                 "      on_success: never\n"
                 f"    - urls: {receiver.url}/always\n"
+                f"    - urls: {receiver.url}/elsewhere\n"
+                "      if: branch = elsewhere\n"
             )
         }
     )
@@ -217,7 +219,8 @@ async def test_on_success_never_sends_nothing(
     # The other target of the same build got its message: the notifier is done with it.
     await receiver.wait_for("/always")
     await system.instance.services.notifier.drain()
-    assert receiver.to("/never") == []
+    assert receiver.to("/never") == receiver.to("/elsewhere") == []
+    assert "skip_notification" in {m["code"] for m in build["messages"]}
     assert [n["target"].rsplit("/", 1)[1] for n in await delivered(system, build["id"], 1)] == [
         "always"
     ]
