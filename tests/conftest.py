@@ -11,6 +11,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ import uvicorn
 from roundhouse.settings import Settings
 from roundhouse.up import AllInOne
 
-# Fixtures of the forge tests (fake forge API, repositories connected by webhook).
-pytest_plugins = ["tests.forges"]
+# Fixtures of the forge tests (fake forge API, repositories connected by webhook) and of
+# the notification tests (SMTP server, HTTP receivers).
+pytest_plugins = ["tests.forges", "tests.receivers"]
 
 POSTGRES_BASE = os.environ.get(
     "ROUNDHOUSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -266,6 +268,22 @@ async def start_system(
         await running.http.aclose()
         server.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app on a free local port for the block; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    await wait_for(lambda: _started(server, task), 10, "a local HTTP server to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
 
 
 async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:

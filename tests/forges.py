@@ -4,7 +4,6 @@ headers signed the way each forge signs, and a fake forge API that records what 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,7 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from roundhouse.db.models import Repository
-from tests.conftest import GitRepo, Running, free_port, wait_for
+from tests.conftest import GitRepo, Running, serving, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
 SECRET = "a webhook secret"
@@ -157,22 +155,8 @@ async def fake_forge() -> AsyncIterator[FakeForge]:
     app = Starlette(
         routes=[Route("/{path:path}", forge.handle, methods=["GET", "POST", "PUT", "PATCH"])]
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():
-            task.result()
-        return bool(server.started)
-
-    await wait_for(started, 10, "the fake forge to start")
-    forge.url = f"http://127.0.0.1:{port}"
-    yield forge
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    async with serving(app) as forge.url:
+        yield forge
 
 
 def open_pull_request(

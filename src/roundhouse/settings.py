@@ -93,6 +93,23 @@ class Settings(BaseSettings):
     status_attempts: int = Field(4, ge=1, le=10)
     status_backoff: float = Field(1.0, ge=0)
 
+    # notifications (docs/operations.md, "Notifications"): the SMTP server email goes through
+    # (none: no email), and how deliveries are retried: attempts in all, the first pause in
+    # seconds (doubled after each attempt), the time one attempt may take.
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    notify_attempts: int = Field(4, ge=1, le=10)
+    notify_backoff: float = Field(5.0, ge=0)
+    notify_timeout: float = Field(10.0, gt=0)
+    # Where `account:token#channel` Slack rooms post ({account} is replaced).
+    slack_url: str = "https://{account}.slack.com/services/hooks/incoming-webhook"
+    # How often cron builds are looked for (seconds).
+    cron_interval: float = Field(60.0, gt=0)
+
     # build cache: archives of cached directories under data_dir/cache (platform/cache.py).
     # Past cache_max_bytes in all, the least recently used go; unused ones expire.
     cache_max_bytes: int = Field(5 * 1024**3, gt=0)

@@ -203,6 +203,9 @@ class Build(Base):
     pull_request_number: Mapped[int | None] = mapped_column(Integer, default=None)
     # The last failure to post a commit status to the forge (None once one succeeds).
     status_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # `notifications:` of the config, `if:` applied, secure values still encrypted
+    # (platform/notify/); None or {}: Travis's default, email the commit's author and committer.
+    notifications: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     repository: Mapped[Repository] = relationship(lazy="joined")
     request: Mapped[Request] = relationship(lazy="joined")
 
@@ -290,3 +293,41 @@ class Worker(Base):
     problem: Mapped[str | None] = mapped_column(Text, default=None)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationDelivery(Base):
+    """One attempt to deliver a notification of a build (platform/notify/), and its outcome.
+
+    `target` is for people to read: secrets (tokens, secure values) are never in it.
+    """
+
+    __tablename__ = "notification_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"), index=True)
+    # The build's state the notification is about ("started", "passed", …).
+    event: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Cron(Base):
+    """A build of a branch's head every day, week or month (platform/crons.py)."""
+
+    __tablename__ = "crons"
+    __table_args__ = (UniqueConstraint("repository_id", "branch"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    branch: Mapped[str] = mapped_column(String(250))
+    interval: Mapped[str] = mapped_column(String(10))
+    dont_run_if_recent_build_exists: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_run_at: Mapped[datetime] = mapped_column()
+    last_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the last run did: the request it made, or why it made none.
+    last_request_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_skip_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    repository: Mapped[Repository] = relationship(lazy="joined")

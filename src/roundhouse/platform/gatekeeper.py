@@ -194,6 +194,7 @@ class Gatekeeper:
             fast_finish=result.fast_finish,
             messages=messages,
             pull_request_number=request.pull_request_number,
+            notifications=result.notifications,
         )
         session.add(build)
         await session.flush()

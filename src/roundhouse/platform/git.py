@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
@@ -22,6 +23,10 @@ class Commit:
     sha: str
     message: str
     author: str
+    author_email: str = ""
+    committer: str = ""
+    committer_email: str = ""
+    committed_at: str = ""  # ISO 8601, as git prints it
 
 
 async def run_git(*args: str, cwd: Path | None = None, timeout: float = 60) -> str:
@@ -175,9 +180,27 @@ def _batch_objects(out: bytes) -> list[tuple[str, str, bytes] | None]:
 def _parse_commit(oid: str, raw: bytes) -> Commit:
     """A raw commit object: headers ("author Name <email> time zone"), a blank line, the message."""
     headers, _, message = raw.decode(errors="replace").partition("\n\n")
-    author = ""
+    people = {}
     for line in headers.splitlines():
-        if line.startswith("author "):
-            author = line.removeprefix("author ").rsplit(" <", 1)[0]
-            break
-    return Commit(oid, message.strip(), author)
+        role, _, value = line.partition(" ")
+        if role in ("author", "committer") and role not in people:
+            people[role] = _person(value)
+    author, author_email, _ = people.get("author", ("", "", ""))
+    committer, committer_email, committed_at = people.get("committer", ("", "", ""))
+    return Commit(
+        oid, message.strip(), author, author_email, committer, committer_email, committed_at
+    )
+
+
+def _person(value: str) -> tuple[str, str, str]:
+    """Name, email and ISO 8601 time of "Name <email> 1700000000 +0100"."""
+    name, _, rest = value.partition(" <")
+    email, _, stamp = rest.partition("> ")
+    seconds, _, zone = stamp.partition(" ")
+    try:
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+        tz = timezone(-offset if zone.startswith("-") else offset)
+        at = datetime.fromtimestamp(int(seconds), tz).isoformat()
+    except ValueError:
+        at = ""
+    return name, email, at

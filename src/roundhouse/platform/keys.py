@@ -104,6 +104,15 @@ def _load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
     return key
 
 
+async def private_key(
+    session: AsyncSession, at_rest: AtRest, repository_id: int
+) -> rsa.RSAPrivateKey | None:
+    """The repository's private key, or None before it has one; SecretsError when its row
+    cannot be decrypted."""
+    row = await session.get(RepositoryKey, repository_id)
+    return None if row is None else _load_private_key(at_rest.decrypt(row.private_key))
+
+
 async def secure_values(
     session: AsyncSession, at_rest: AtRest, build: Build, repository: Repository
 ) -> SecureValues:
@@ -114,11 +123,8 @@ async def secure_values(
     """
     if build.request.fork and not repository.secure_env_for_forks:
         return SecureValues(None, drop=True)
-    row = await session.get(RepositoryKey, repository.id)
-    if row is None:
-        return SecureValues(None)
     try:
-        return SecureValues(_load_private_key(at_rest.decrypt(row.private_key)))
+        return SecureValues(await private_key(session, at_rest, repository.id))
     except SecretsError as error:
         # Start-up refuses a wrong instance key (check_instance_key), so this is a damaged
         # row: the job runs without its secure values and its log says why.

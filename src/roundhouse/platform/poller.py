@@ -5,39 +5,27 @@ head requests a build. The first poll of a repository only records its heads.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from sqlalchemy import select
 
 from roundhouse.db.models import Repository, utcnow
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.git import GitError, ls_remote_heads
+from roundhouse.platform.periodic import Periodic
 from roundhouse.platform.triggers import Triggers
-
-log = logging.getLogger(__name__)
 
 
 class Poller:
     def __init__(self, ctx: PlatformContext, triggers: Triggers) -> None:
         self.ctx = ctx
         self.triggers = triggers
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("poll round", self.poll_all, lambda: ctx.settings.poll_interval)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.poll_all()
-            except Exception:
-                log.exception("poll round failed")
-            await asyncio.sleep(self.ctx.settings.poll_interval)
+        await self._loop.stop()
 
     async def poll_all(self) -> None:
         async with self.ctx.sessions() as session:

@@ -13,7 +13,6 @@ With the in-process broker, a start also recovers what the previous process held
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -25,6 +24,7 @@ from roundhouse.db.models import Job, Repository, Worker, utcnow
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.hub import HELD_STATES, Hub
 from roundhouse.platform.locks import leader
+from roundhouse.platform.periodic import Periodic
 from roundhouse.platform.scheduler import Scheduler, owner_of
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,12 @@ class Reconciler:
         self.ctx = ctx
         self.scheduler = scheduler
         self.hub = hub
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(
+            "reconciler pass",
+            self.run_once,
+            lambda: ctx.settings.reconcile_interval,
+            at_once=False,
+        )
 
     @property
     def lost_after(self) -> timedelta:
@@ -45,21 +50,10 @@ class Reconciler:
         # The in-process broker starts empty and its worker lived in the previous process.
         if isinstance(self.ctx.broker, MemoryBroker):
             await self.recover_after_restart()
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        interval = self.ctx.settings.reconcile_interval
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("reconciler pass failed; trying again in %s s", interval)
+        await self._loop.stop()
 
     async def run_once(self) -> None:
         engine: AsyncEngine = self.ctx.sessions.kw["bind"]

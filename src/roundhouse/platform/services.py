@@ -11,12 +11,14 @@ from roundhouse.broker import Broker, make_broker
 from roundhouse.db.session import make_engine, make_sessions, migrate
 from roundhouse.platform.auth import ensure_admin
 from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.crons import CronScheduler
 from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
 from roundhouse.platform.keys import RepositoryKeys, check_instance_key
 from roundhouse.platform.locks import transaction_lock
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.metrics import Metrics
+from roundhouse.platform.notify import Notifier
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
 from roundhouse.platform.scheduler import Scheduler
@@ -40,6 +42,8 @@ class Services:
     statuses: StatusReporter
     keys: RepositoryKeys
     metrics: Metrics
+    notifier: Notifier
+    crons: CronScheduler
     admin_token: str = ""
 
     @classmethod
@@ -55,6 +59,9 @@ class Services:
         triggers = Triggers(ctx, gatekeeper, hub)
         statuses = StatusReporter(ctx)
         ctx.build_listeners.append(statuses.build_changed)
+        keys = RepositoryKeys(ctx)
+        notifier = Notifier(ctx, keys)
+        ctx.build_listeners.append(notifier.build_changed)
         metrics = Metrics()
         ctx.job_listeners.append(metrics.job_changed)
         return cls(
@@ -68,8 +75,10 @@ class Services:
             workers=WorkerRegistry(ctx),
             reconciler=Reconciler(ctx, scheduler, hub),
             statuses=statuses,
-            keys=RepositoryKeys(ctx),
+            keys=keys,
             metrics=metrics,
+            notifier=notifier,
+            crons=CronScheduler(ctx, triggers),
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -86,16 +95,19 @@ class Services:
         await self.logs.start()
         await self.workers.start()
         await self.reconciler.start()
+        self.crons.start()
         if poll:
             self.poller.start()
 
     async def stop(self) -> None:
         await self.reconciler.stop()
+        await self.crons.stop()
         await self.poller.stop()
         await self.triggers.drain()
         await self.workers.stop()
         await self.hub.stop()
         await self.statuses.stop()
+        await self.notifier.stop()
         await self.logs.stop()
         await self.ctx.broker.close()
         engine = self.ctx.sessions.kw.get("bind")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 import httpx
 
 from roundhouse.db.models import Build
+from roundhouse.platform.chains import Chains
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.forge import FORGES
 from roundhouse.platform.forge.common import CommitStatus
@@ -37,32 +39,17 @@ class StatusReporter:
     def __init__(self, ctx: PlatformContext, client: httpx.AsyncClient | None = None) -> None:
         self.ctx = ctx
         self.client = client or httpx.AsyncClient(timeout=10)
-        # The last task of each build: the next one waits for it, so statuses keep their order.
-        self._chains: dict[int, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._chains = Chains()
         # The body last accepted per unfinished build; the same status is not sent twice.
         self._posted: dict[int, bytes] = {}
 
     def build_changed(self, build_id: int, state: str) -> None:
         """Queue the status for this state (a PlatformContext build listener)."""
-        previous = self._chains.get(build_id)
-        task = asyncio.get_running_loop().create_task(self._after(previous, build_id, state))
-        self._chains[build_id] = task
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._forget(build_id, done))
-
-    def _forget(self, build_id: int, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._chains.get(build_id) is task:
-            del self._chains[build_id]
-
-    async def _after(self, previous: asyncio.Task[None] | None, build_id: int, state: str) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])  # its outcome is its own; only the order matters
-        try:
-            await self.post(build_id, state)
-        except Exception:
-            log.exception("commit status of build %s (%s) failed", build_id, state)
+        self._chains.add(
+            build_id,
+            partial(self.post, build_id, state),
+            f"commit status of build {build_id} ({state})",
+        )
 
     async def post(self, build_id: int, state: str) -> None:
         """Send one status now (with retries); a repository without a forge token has none."""
@@ -145,8 +132,5 @@ class StatusReporter:
         self.ctx.bus.publish(f"build:{build_id}")
 
     async def stop(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._chains.cancel()
         await self.client.aclose()

@@ -17,6 +17,7 @@ from sse_starlette.sse import EventSourceResponse
 from roundhouse.db.models import Job, JobTransition
 from roundhouse.platform.api import serialize
 from roundhouse.platform.api.deps import MaybeUserDep, ServicesDep, UserDep, find_build, find_job
+from roundhouse.platform.notify.delivery import summary
 
 router = APIRouter()
 
@@ -28,7 +29,9 @@ async def get_build(build_id: int, svc: ServicesDep, user: MaybeUserDep) -> dict
         jobs = list(
             await session.scalars(select(Job).where(Job.build_id == build_id).order_by(Job.id))
         )
-        return serialize.build(build, svc.ctx.settings.public_url, jobs)
+        data = serialize.build(build, svc.ctx.settings.public_url, jobs)
+        data["notifications"] = await summary(session, build_id)
+        return data
 
 
 @router.get("/build/{build_id}/jobs")

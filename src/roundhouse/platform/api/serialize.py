@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, Worker
+from roundhouse.db.models import Build, Cron, Job, JobTransition, Repository, Request, Worker
 from roundhouse.protocol import FINISHED_STATES
 
 
@@ -178,4 +178,20 @@ def worker(w: Worker, alive: bool) -> dict[str, Any]:
         "problem": w.problem,
         "first_seen": _time(w.first_seen),
         "last_seen": _time(w.last_seen),
+    }
+
+
+def cron(c: Cron) -> dict[str, Any]:
+    return {
+        "@type": "cron",
+        "id": c.id,
+        "repository": {"id": c.repository_id, "slug": c.repository.slug},
+        "branch": c.branch,
+        "interval": c.interval,
+        "dont_run_if_recent_build_exists": c.dont_run_if_recent_build_exists,
+        "created_at": _time(c.created_at),
+        "next_run_at": _time(c.next_run_at),
+        "last_run_at": _time(c.last_run_at),
+        "last_request_id": c.last_request_id,
+        "last_skip_reason": c.last_skip_reason,
     }

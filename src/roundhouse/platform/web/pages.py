@@ -29,6 +29,7 @@ from roundhouse.platform.api.deps import (
 )
 from roundhouse.platform.api.repos import list_repos
 from roundhouse.platform.auth import user_for_token
+from roundhouse.platform.notify.delivery import summary
 from roundhouse.platform.web.matrix import job_matrix
 
 WEB = resources.files("roundhouse.platform.web")
@@ -87,6 +88,7 @@ async def build_page(
             await session.scalars(select(Job).where(Job.build_id == build_id).order_by(Job.id))
         )
         data = serialize.build(build, svc.ctx.settings.public_url, jobs)
+        data["notifications"] = await summary(session, build_id)
         repo = serialize.repository(build.repository, svc.ctx.settings.public_url)
     matrix = job_matrix(data["jobs"])
     topics = [f"build:{build_id}"]
