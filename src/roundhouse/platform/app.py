@@ -14,7 +14,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from roundhouse.platform.api import builds, cache, hooks, keys, repo_settings, repos, system
+from roundhouse.platform.api import (
+    builds,
+    cache,
+    env_vars,
+    hooks,
+    keys,
+    repo_settings,
+    repos,
+    system,
+)
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
 from roundhouse.platform.web import pages
@@ -61,10 +70,11 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
 
     app.include_router(system.health_router)
     app.include_router(hooks.router)
-    # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key)
-    # as a slug.
+    # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key
+    # or /env_vars) as a slug.
     app.include_router(repo_settings.router, prefix="/api")
     app.include_router(keys.router, prefix="/api")
+    app.include_router(env_vars.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
