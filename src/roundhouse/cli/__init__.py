@@ -11,12 +11,24 @@ from typing import NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from roundhouse.cli import builds, daemons, env, fleet, keys, local, ops, repos, server, yml
+from roundhouse.cli import (
+    builds,
+    daemons,
+    env,
+    fleet,
+    keys,
+    local,
+    ops,
+    repos,
+    server,
+    users,
+    yml,
+)
 from roundhouse.cli.common import app
 from roundhouse.client import ClientError
 
 # Importing a command module registers its commands on `app`.
-COMMAND_MODULES = (server, daemons, repos, builds, fleet, yml, local, ops, keys, env)
+COMMAND_MODULES = (server, daemons, repos, builds, fleet, yml, local, ops, keys, env, users)
 
 
 def main() -> None:

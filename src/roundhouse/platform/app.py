@@ -23,6 +23,7 @@ from roundhouse.platform.api import (
     repo_settings,
     repos,
     system,
+    user_admin,
 )
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
@@ -79,5 +80,6 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(builds.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
     app.include_router(cache.router, prefix="/api")
+    app.include_router(user_admin.router, prefix="/api")
     pages.mount(app)
     return app

@@ -131,6 +131,7 @@ async def trigger(slug: str, body: TriggerBody, svc: ServicesDep, user: UserDep)
         message=spec.message or "",
         config=config,
         merge_mode=spec.merge_mode,
+        sender=user.login,
     )
     return {
         "@type": "pending",
