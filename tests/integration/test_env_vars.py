@@ -5,9 +5,7 @@ the fields accepted.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from sqlalchemy import select
 
 from roundhouse.db.models import EnvVar
 from tests.conftest import GitRepo, Running
-from tests.integration.test_cli import ROUNDHOUSE, Result, assert_one_error_line, run
+from tests.integration.test_cli import assert_one_error_line, run
 
 
 @pytest.fixture
@@ -79,25 +77,6 @@ async def test_the_api_keeps_private_values_to_itself(
         assert (await anonymous.get(url)).status_code == 401
 
 
-async def run_with_stdin(system: Running, text: str, *args: str) -> Result:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDHOUSE_")}
-    process = await asyncio.create_subprocess_exec(
-        str(ROUNDHOUSE),
-        *args,
-        "--url",
-        system.url,
-        "--token",
-        system.token,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(text.encode()), 60)
-    assert process.returncode is not None
-    return Result(process.returncode, out.decode(), err.decode())
-
-
 async def test_roundhouse_env_sets_lists_and_unsets(
     system: Running, git_repo: Callable[..., GitRepo]
 ) -> None:
@@ -105,7 +84,7 @@ async def test_roundhouse_env_sets_lists_and_unsets(
 
     made = await run(system, "env", "set", slug, "GREETING", "hello", "--public")
     assert made.code == 0 and f"Added GREETING=hello on {slug}" in made.out, made.err
-    secret = await run_with_stdin(system, "from-stdin-secret\n", "env", "set", slug, "API_KEY")
+    secret = await run(system, "env", "set", slug, "API_KEY", stdin="from-stdin-secret\n")
     assert secret.code == 0 and f"Added API_KEY=[secure] on {slug}" in secret.out, secret.err
     scoped = await run(system, "env", "set", slug, "API_KEY", "other", "--branch", "dev")
     assert scoped.code == 0, scoped.err
