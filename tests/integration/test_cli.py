@@ -34,8 +34,11 @@ class Result:
     err: str
 
 
-async def run(system: Running | None, *args: str, use_env: bool = False) -> Result:
-    """Run the CLI without blocking the event loop that serves the platform."""
+async def run(
+    system: Running | None, *args: str, use_env: bool = False, stdin: str | None = None
+) -> Result:
+    """Run the CLI without blocking the event loop that serves the platform; `stdin` is
+    piped to it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDHOUSE_")}
     options: list[str] = []
     if system is not None and use_env:
@@ -47,10 +50,12 @@ async def run(system: Running | None, *args: str, use_env: bool = False) -> Resu
         *args,
         *options,
         env=env,
+        stdin=None if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    data = None if stdin is None else stdin.encode()
+    out, err = await asyncio.wait_for(process.communicate(data), 60)
     assert process.returncode is not None
     return Result(process.returncode, out.decode(), err.decode())
 

@@ -18,7 +18,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from roundhouse.db.models import RepositoryKey
-from roundhouse.platform.keys import check_instance_key, fingerprint
+from roundhouse.platform.keys import fingerprint
+from roundhouse.platform.rekey import check_instance_key
 from roundhouse.platform.secrets import AtRest
 from roundhouse.settings import SettingsError
 from roundhouse.travisyml.crypto import decrypt, load_private_key, load_public_key, public_key_pem

@@ -11,12 +11,25 @@ from typing import NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from roundhouse.cli import builds, crons, daemons, fleet, local, ops, repos, server, yml
+from roundhouse.cli import (
+    builds,
+    crons,
+    daemons,
+    env,
+    fleet,
+    keys,
+    local,
+    ops,
+    repos,
+    server,
+    users,
+    yml,
+)
 from roundhouse.cli.common import app
 from roundhouse.client import ClientError
 
 # Importing a command module registers its commands on `app`.
-COMMAND_MODULES = (server, daemons, repos, crons, builds, fleet, yml, local, ops)
+COMMAND_MODULES = (server, daemons, repos, crons, builds, fleet, yml, local, ops, keys, env, users)
 
 
 def main() -> None:

@@ -37,7 +37,13 @@ def platform(
     except SettingsError as error:
         fail(str(error))
     _needs_rabbitmq(settings, "platform")
+    from roundhouse.platform.rekey import check_before_start
     from roundhouse.platform.serve import serve
+
+    try:
+        check_before_start(settings)
+    except SettingsError as error:
+        fail(str(error))
 
     serve(settings)
 

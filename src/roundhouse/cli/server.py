@@ -23,16 +23,16 @@ def up(
 ) -> None:
     """Platform and a local worker in one process: SQLite, in-process broker, zero set-up."""
     from roundhouse import settings as settings_module
-    from roundhouse.platform.secrets import encryption_key
+    from roundhouse.platform.rekey import check_before_start
     from roundhouse.up import serve
 
     try:
         settings = settings_module.load(
             config, data_dir=data_dir, listen_host=host, listen_port=port, pool_size=workers
         )
-        # Read (or make) the instance key now: a bad one is one sentence here, not a traceback
-        # from inside the web server's start-up.
-        encryption_key(settings, create=True)
+        # Read (or make) the instance key and check it against the database now: a bad one is
+        # one sentence here, not a traceback from inside the web server's start-up.
+        check_before_start(settings)
     except settings_module.SettingsError as error:
         fail(str(error))
     try:

@@ -48,6 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# Column.info of columns holding values encrypted with the instance key (platform/secrets.py):
+# start-up checks their key ids, `roundhouse key rotate` re-encrypts them (platform/rekey.py).
+SECRET: dict[str, Any] = {"secret": True}
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime,
@@ -65,6 +70,14 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Administration and the code-host sync (platform/usersync.py): a sync holds a lease that
+    # expires, so a crashed one never leaves the user "syncing" for ever.
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)
+    sync_requested_at: Mapped[datetime | None] = mapped_column(default=None)
+    sync_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    sync_lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    sync_error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ApiToken(Base):
@@ -88,7 +101,10 @@ class Repository(Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     poll: Mapped[bool] = mapped_column(Boolean, default=True)
-    webhook_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Encrypted with the instance key; read and written only through platform/repo_secrets.py.
+    webhook_secret_sealed: Mapped[str | None] = mapped_column(
+        "webhook_secret", Text, default=None, info=SECRET
+    )
     default_branch: Mapped[str | None] = mapped_column(String(200), default=None)
     # Branch heads seen by the poller: {"main": "<sha>"}; a moved head requests a build.
     branch_heads: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -100,7 +116,9 @@ class Repository(Base):
     # and how to reach its API for commit statuses (docs/forges.md).
     forge: Mapped[str | None] = mapped_column(String(20), default=None)
     forge_api_url: Mapped[str | None] = mapped_column(Text, default=None)
-    forge_token: Mapped[str | None] = mapped_column(Text, default=None)
+    forge_token_sealed: Mapped[str | None] = mapped_column(
+        "forge_token", Text, default=None, info=SECRET
+    )
     # Travis's repository settings of the same names.
     build_pushes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     build_pull_requests: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
@@ -131,8 +149,29 @@ class RepositoryKey(Base):
     )
     public_key: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(100))
-    private_key: Mapped[str] = mapped_column(Text)
+    private_key: Mapped[str] = mapped_column(Text, info=SECRET)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EnvVar(Base):
+    """A repository settings variable (Travis's Settings → Environment Variables).
+
+    `value` is encrypted with the instance key, public or not; `branch`: only builds of that
+    branch get it (None: every build). Private values never leave the platform except in job
+    payloads (platform/env_vars.py).
+    """
+
+    __tablename__ = "env_vars"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text, info=SECRET)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    branch: Mapped[str | None] = mapped_column(String(250), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Request(Base):

@@ -18,11 +18,13 @@ from roundhouse.platform.api import (
     builds,
     cache,
     crons,
+    env_vars,
     hooks,
     keys,
     repo_settings,
     repos,
     system,
+    user_admin,
 )
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
@@ -71,14 +73,16 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(system.health_router)
     app.include_router(hooks.router)
     # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key,
-    # /crons) as a slug.
+    # /crons, /env_vars) as a slug.
     app.include_router(repo_settings.router, prefix="/api")
     app.include_router(keys.router, prefix="/api")
     app.include_router(crons.router, prefix="/api")
+    app.include_router(env_vars.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
     app.include_router(cache.router, prefix="/api")
+    app.include_router(user_admin.router, prefix="/api")
     # Before the pages: their /{owner}/{name} would take /owner/name.svg.
     app.include_router(badges.router)
     pages.mount(app)

@@ -22,6 +22,7 @@ from roundhouse.platform.imports import MirrorImports, Source
 from roundhouse.platform.revisions import resolve
 from roundhouse.platform.routing import route
 from roundhouse.platform.scheduler import Scheduler
+from roundhouse.platform.suspension import suspended_reason
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = ".travis.yml"
@@ -101,7 +102,7 @@ class Gatekeeper:
 
     async def _accept(self, session: AsyncSession, request: Request) -> Build:
         repository = request.repository
-        reason = disabled(request, repository)
+        reason = disabled(request, repository) or await suspended_reason(session, request.sender)
         if reason:
             raise Rejected(reason)
         if not (request.sha or request.branch or request.pull_request_number):

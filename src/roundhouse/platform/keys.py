@@ -19,14 +19,12 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import Build, Repository, RepositoryKey
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.secrets import AtRest, SecretsError
-from roundhouse.settings import SettingsError
 from roundhouse.travisyml.crypto import generate_private_key, load_public_key, public_key_pem
 from roundhouse.travisyml.secure import SecureValues
 
@@ -132,14 +130,3 @@ async def secure_values(
         values = SecureValues(None)
         values.reason = f"the repository key cannot be decrypted ({error})"
         return values
-
-
-async def check_instance_key(session: AsyncSession, at_rest: AtRest) -> None:
-    """Refuse to start with an instance key that is not the one the stored secrets need."""
-    stored = await session.scalar(select(RepositoryKey.private_key).limit(1))
-    if stored is None:
-        return
-    try:
-        at_rest.decrypt(stored)
-    except SecretsError as error:
-        raise SettingsError(f"Cannot start: {error}.") from None

@@ -1,15 +1,17 @@
 """The job payload the scheduler publishes: ids, commit, config, compiled script, timeouts.
 
 Secrets are resolved here and nowhere else (DESIGN.md, principle 5): the job's `secure:`
-values are decrypted into the payload (never into the database), listed in `secrets` for the
-worker to mask, and what could not be decrypted or was dropped is said in `messages`, which
-the script prints at the start of the log.
+values and its repository settings variables (platform/env_vars.py) are decrypted into the
+payload (never into the database), private ones listed in `secrets` for the worker to mask,
+and what could not be decrypted or was withheld is said in `messages`, which the script
+prints at the start of the log.
 """
 
 from __future__ import annotations
 
 from roundhouse.db.models import Build, Job, Repository
 from roundhouse.platform.cache import cache_info
+from roundhouse.platform.env_vars import JobEnv
 from roundhouse.protocol import PROTOCOL_VERSION, JobPayload
 from roundhouse.script import compile_script, secret_values
 from roundhouse.settings import Settings
@@ -24,9 +26,12 @@ def build_payload(
     settings: Settings,
     web_url: str,
     secure: SecureValues | None = None,
+    env: JobEnv | None = None,
 ) -> JobPayload:
     """The payload of `job`; `secure` decrypts its secure values (platform/keys.py), without
-    it they stay encrypted and the script reports them as unparsable."""
+    it they stay encrypted and the script reports them as unparsable; `env`: its settings
+    variables."""
+    env = env or JobEnv()
     request = build.request  # pull-request data and the ref to fetch
     msgs = Messages()
     config = job.config if secure is None else secure.apply(job.config, msgs)
@@ -63,15 +68,16 @@ def build_payload(
             "pull_request_head_slug": request.head_slug,
         },
         "config": config,
-        "env_vars": [],
+        "env_vars": env.env_vars,
         "secrets": [],
         "script": "",
         "timeouts": {"hard_limit": settings.hard_timeout, "log_silence": settings.log_timeout},
         "max_log_bytes": settings.max_log_bytes,
         "web_url": web_url,
     }
-    if msgs.items:
-        payload["messages"] = [str(message) for message in msgs.items]
+    notes = [*env.messages, *(str(message) for message in msgs.items)]
+    if notes:
+        payload["messages"] = notes
     payload["secrets"] = secret_values(payload, secure.values if secure else ())
     payload["script"] = compile_script(payload)
     cache = cache_info(job, build, settings.public_url)

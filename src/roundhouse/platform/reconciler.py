@@ -7,7 +7,8 @@ Every few seconds, in one platform process at a time (an advisory lock):
   published again (a copy too many is harmless: only one claim on a lease is granted);
 - owners with jobs waiting in `created` are scheduled again (a platform stopped between two
   steps, a limit that freed up);
-- queued jobs that no live worker's queues cover say so on the job.
+- queued jobs that no live worker's queues cover say so on the job;
+- users' code-host syncs whose lease expired (a crashed sync) are reset (platform/usersync.py).
 With the in-process broker, a start also recovers what the previous process held.
 """
 
@@ -26,6 +27,7 @@ from roundhouse.platform.hub import HELD_STATES, Hub
 from roundhouse.platform.locks import leader
 from roundhouse.platform.periodic import Periodic
 from roundhouse.platform.scheduler import Scheduler, owner_of
+from roundhouse.platform.usersync import reset_stale_syncs
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,13 @@ class Reconciler:
             await self.republish_lost()
             await self.schedule_waiting()
             await self.explain_waiting()
+            await self.reset_stale_syncs()
+
+    async def reset_stale_syncs(self) -> None:
+        async with self.ctx.sessions() as session, session.begin():
+            reset = await reset_stale_syncs(session, utcnow())
+        if reset:
+            log.warning("reset the code-host sync of %s: its lease expired", ", ".join(reset))
 
     async def recover_after_restart(self) -> None:
         """All-in-one start: every held job's worker is gone, every queued message too."""

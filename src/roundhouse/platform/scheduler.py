@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
 from roundhouse.platform.buildstate import current_stage_jobs
 from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.env_vars import job_env
 from roundhouse.platform.keys import secure_values
 from roundhouse.platform.locks import local_lock, transaction_lock
 from roundhouse.platform.payload import build_payload
@@ -145,7 +146,8 @@ class Scheduler:
             build.state = "queued"
         web_url = self.ctx.web_url(f"/{repository.slug}/jobs/{job.id}")
         secure = await secure_values(session, self.ctx.at_rest, build, repository)
-        return build_payload(job, build, repository, self.ctx.settings, web_url, secure)
+        env = await job_env(session, self.ctx.at_rest, build, repository)
+        return build_payload(job, build, repository, self.ctx.settings, web_url, secure, env)
 
     async def republish(self, job_ids: Sequence[int]) -> int:
         """Publish these jobs again, if still queued (their messages were lost); how many."""
@@ -160,8 +162,11 @@ class Scheduler:
                 repository = job.build.repository
                 web_url = self.ctx.web_url(f"/{repository.slug}/jobs/{job.id}")
                 secure = await secure_values(session, self.ctx.at_rest, job.build, repository)
+                env = await job_env(session, self.ctx.at_rest, job.build, repository)
                 payloads.append(
-                    build_payload(job, job.build, repository, self.ctx.settings, web_url, secure)
+                    build_payload(
+                        job, job.build, repository, self.ctx.settings, web_url, secure, env
+                    )
                 )
         await self.publish(payloads)
         return len(payloads)

@@ -14,13 +14,14 @@ from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.crons import CronScheduler
 from roundhouse.platform.gatekeeper import Gatekeeper
 from roundhouse.platform.hub import Hub
-from roundhouse.platform.keys import RepositoryKeys, check_instance_key
+from roundhouse.platform.keys import RepositoryKeys
 from roundhouse.platform.locks import transaction_lock
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.metrics import Metrics
 from roundhouse.platform.notify import Notifier
 from roundhouse.platform.poller import Poller
 from roundhouse.platform.reconciler import Reconciler
+from roundhouse.platform.rekey import check_instance_key, seal_plain_values
 from roundhouse.platform.scheduler import Scheduler
 from roundhouse.platform.statuses import StatusReporter
 from roundhouse.platform.triggers import Triggers
@@ -87,6 +88,7 @@ class Services:
         migrate(settings.database_url)
         async with self.ctx.sessions() as session, session.begin():
             await check_instance_key(session, self.ctx.at_rest)
+            await seal_plain_values(session, self.ctx.at_rest)
             # Platform processes starting together: one creates the admin account.
             await transaction_lock(session, "roundhouse:admin")
             self.admin_token = await ensure_admin(session, settings.data_dir)

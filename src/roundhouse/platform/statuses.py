@@ -16,10 +16,12 @@ from functools import partial
 import httpx
 
 from roundhouse.db.models import Build
+from roundhouse.platform import repo_secrets
 from roundhouse.platform.chains import Chains
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.forge import FORGES
 from roundhouse.platform.forge.common import CommitStatus
+from roundhouse.platform.secrets import SecretsError
 from roundhouse.protocol import FINISHED_STATES
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,13 @@ class StatusReporter:
         there can be none."""
         repository = build.repository
         forge = FORGES.get(repository.forge or "")
-        if forge is None or not repository.forge_token:
+        if forge is None or not repo_secrets.is_set(repository, "forge_token"):
+            return None
+        try:
+            token = repo_secrets.read(self.ctx.at_rest, repository, "forge_token")
+        except SecretsError as error:
+            return f"The forge token cannot be decrypted: {error}."
+        if not token:
             return None
         api_url = repository.forge_api_url or forge.default_api_url(repository.url)
         if api_url is None:
@@ -99,7 +107,7 @@ class StatusReporter:
             description=DESCRIPTIONS.get(state, f"The Roundhouse build is {state}"),
             ref=request.head_branch or build.tag or build.branch,
         )
-        return forge.status_request(api_url, repository.forge_token, status)
+        return forge.status_request(api_url, token, status)
 
     async def _send(self, request: httpx.Request, attempts: int) -> str | None:
         """None when the forge took the status, else what went wrong on the last attempt."""

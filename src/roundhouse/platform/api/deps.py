@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roundhouse.db.models import Build, Job, Repository, User
 from roundhouse.platform.auth import user_for_token
 from roundhouse.platform.services import Services
+from roundhouse.platform.suspension import suspended_owner
 
 
 def services(request: Request) -> Services:
@@ -37,7 +38,15 @@ async def current_user(request: Request, svc: ServicesDep) -> User | None:
     if not token:
         return None
     async with svc.ctx.sessions() as session, session.begin():
-        return await user_for_token(session, token)
+        user = await user_for_token(session, token)
+        suspended = None if user is not None else await suspended_owner(session, token)
+    if suspended is not None:
+        raise HTTPException(
+            403,
+            f"The account {suspended} is suspended; an administrator can lift it with"
+            f" `roundhouse users unsuspend {suspended}`.",
+        )
+    return user
 
 
 async def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:

@@ -18,9 +18,11 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import Repository
+from roundhouse.platform import repo_secrets
 from roundhouse.platform.api.deps import ServicesDep
 from roundhouse.platform.forge import FORGES
 from roundhouse.platform.forge.common import Malformed, RepositoryRef
+from roundhouse.platform.secrets import SecretsError
 from roundhouse.platform.triggers import DuplicateDelivery
 
 router = APIRouter()
@@ -92,13 +94,19 @@ async def receive(forge_name: str, request: Request, svc: ServicesDep) -> JSONRe
         raise HTTPException(
             404, f"No repository {named.full_name or named.urls[0]!r} is set up in Roundhouse."
         )
-    if not repository.webhook_secret:
+    try:
+        secret = repo_secrets.read(svc.ctx.at_rest, repository, "webhook_secret")
+    except SecretsError as error:
+        raise HTTPException(
+            500, f"The webhook secret of {repository.slug} cannot be decrypted: {error}."
+        ) from None
+    if not secret:
         raise HTTPException(
             401,
             f"Repository {repository.slug} has no webhook secret; set the same secret "
             "in Roundhouse and in the forge's webhook.",
         )
-    if not forge.verify(request.headers, body, repository.webhook_secret):
+    if not forge.verify(request.headers, body, secret):
         raise HTTPException(
             401, f"The webhook is not signed with the webhook secret of {repository.slug}."
         )

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from roundhouse.db.models import Repository
+from roundhouse.platform import repo_secrets
 from roundhouse.platform.api.deps import ServicesDep, UserDep, find_repository
 
 router = APIRouter()
@@ -60,8 +61,8 @@ def settings_of(repo: Repository) -> dict[str, Any]:
     data.update(
         forge=repo.forge,
         forge_api_url=repo.forge_api_url,
-        forge_token_set=bool(repo.forge_token),
-        webhook_secret_set=bool(repo.webhook_secret),
+        forge_token_set=repo_secrets.is_set(repo, "forge_token"),
+        webhook_secret_set=repo_secrets.is_set(repo, "webhook_secret"),
         maximum_number_of_builds=repo.maximum_number_of_builds,
     )
     return data
@@ -83,6 +84,8 @@ async def change_settings(
             value = getattr(body, name)
             if name == "maximum_number_of_builds":
                 repo.maximum_number_of_builds = value or 0  # null clears, like 0
+            elif name in repo_secrets.FIELDS:
+                repo_secrets.write(svc.ctx.at_rest, repo, name, value)
             elif name not in SWITCHES:
                 setattr(repo, name, value or None)  # "" clears, like null
             elif value is not None:  # a switch is on or off; null leaves it as it is

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from roundhouse.db.models import Build, Repository, Request, utcnow
+from roundhouse.platform import repo_secrets
 from roundhouse.platform.api import serialize
 from roundhouse.platform.api.deps import MaybeUserDep, ServicesDep, UserDep, find_repository
 from roundhouse.platform.git import GitError, ls_remote_heads
@@ -87,11 +88,11 @@ async def add_repo(body: NewRepository, svc: ServicesDep, user: UserDep) -> dict
         repo = Repository(
             slug=slug,
             url=body.url,
-            webhook_secret=body.webhook_secret,
             private=body.private,
             poll=body.webhook_secret is None,
             branch_heads=heads,
         )
+        repo_secrets.write(svc.ctx.at_rest, repo, "webhook_secret", body.webhook_secret)
         repo.last_polled_at = utcnow()
         session.add(repo)
         await session.flush()
@@ -130,6 +131,7 @@ async def trigger(slug: str, body: TriggerBody, svc: ServicesDep, user: UserDep)
         message=spec.message or "",
         config=config,
         merge_mode=spec.merge_mode,
+        sender=user.login,
     )
     return {
         "@type": "pending",

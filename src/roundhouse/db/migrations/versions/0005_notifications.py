@@ -3,7 +3,7 @@
 The table of notification delivery attempts, the builds' `notifications` (from .travis.yml),
 and the table of cron builds per repository and branch.
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01 21:45:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import roundhouse.db.models
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,116 @@
+"""Users administration, for administrators: GET /api/users, POST /api/users/{login}/suspend,
+/unsuspend and /sync, POST /api/users/reset_sync (`roundhouse users`, docs/operations.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from roundhouse.db.models import User, utcnow
+from roundhouse.platform.api.deps import ServicesDep, UserDep
+from roundhouse.platform.usersync import reset_syncs, sync_state
+
+router = APIRouter()
+# Said when a sync is asked for: the code-host sync itself does not exist yet.
+NO_SYNC_YET = (
+    "Recorded the request to sync {login}; this Roundhouse has no code-host sync yet, so"
+    " nothing runs it until one is configured."
+)
+
+
+class ResetSync(BaseModel):
+    login: str | None = None
+
+
+def _admin(user: User) -> None:
+    if not user.is_admin:
+        raise HTTPException(403, "Only administrators may manage users.")
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def user_of(user: User) -> dict[str, Any]:
+    return {
+        "@type": "user",
+        "id": user.id,
+        "login": user.login,
+        "name": user.name,
+        "email": user.email,
+        "is_admin": user.is_admin,
+        "suspended": user.suspended,
+        "suspended_at": _time(user.suspended_at),
+        "created_at": _time(user.created_at),
+        "sync": {
+            "state": sync_state(user, utcnow()),
+            "requested_at": _time(user.sync_requested_at),
+            "started_at": _time(user.sync_started_at),
+            "lease_expires_at": _time(user.sync_lease_expires_at),
+            "synced_at": _time(user.synced_at),
+            "error": user.sync_error,
+        },
+    }
+
+
+async def _find(session: AsyncSession, login: str) -> User:
+    found = await session.scalar(select(User).where(User.login == login))
+    if found is None:
+        raise HTTPException(404, f"There is no user {login!r}; `roundhouse users list` shows them.")
+    return found
+
+
+@router.get("/users")
+async def list_users(
+    svc: ServicesDep, user: UserDep, state: Literal["active", "suspended"] | None = None
+) -> dict[str, Any]:
+    _admin(user)
+    async with svc.ctx.sessions() as session:
+        query = select(User).order_by(User.login)
+        if state is not None:
+            query = query.where(User.suspended.is_(state == "suspended"))
+        return {"@type": "users", "users": [user_of(u) for u in await session.scalars(query)]}
+
+
+@router.post("/users/{login}/suspend")
+async def suspend(login: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+    _admin(user)
+    if login == user.login:
+        raise HTTPException(409, "You cannot suspend yourself; ask another administrator.")
+    async with svc.ctx.sessions() as session, session.begin():
+        found = await _find(session, login)
+        if not found.suspended:
+            found.suspended, found.suspended_at = True, utcnow()
+        return user_of(found)
+
+
+@router.post("/users/{login}/unsuspend")
+async def unsuspend(login: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+    _admin(user)
+    async with svc.ctx.sessions() as session, session.begin():
+        found = await _find(session, login)
+        found.suspended, found.suspended_at = False, None
+        return user_of(found)
+
+
+@router.post("/users/{login}/sync", status_code=202)
+async def request_sync(login: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+    _admin(user)
+    async with svc.ctx.sessions() as session, session.begin():
+        found = await _find(session, login)
+        found.sync_requested_at = utcnow()
+        return {"user": user_of(found), "message": NO_SYNC_YET.format(login=login)}
+
+
+@router.post("/users/reset_sync")
+async def reset_sync(body: ResetSync, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+    _admin(user)
+    async with svc.ctx.sessions() as session, session.begin():
+        if body.login is not None:
+            await _find(session, body.login)
+        return {"reset": await reset_syncs(session, body.login)}
