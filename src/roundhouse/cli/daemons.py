@@ -39,7 +39,10 @@ def platform(
     _needs_rabbitmq(settings, "platform")
     from roundhouse.platform.serve import serve
 
-    serve(settings)
+    try:
+        serve(settings)
+    except SettingsError as error:  # e.g. the TLS certificate and key do not match
+        fail(str(error))
 
 
 @app.command()

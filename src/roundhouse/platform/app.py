@@ -14,7 +14,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from roundhouse.platform.api import builds, cache, hooks, keys, repo_settings, repos, system
+from roundhouse.platform.api import (
+    admin,
+    builds,
+    cache,
+    hooks,
+    keys,
+    repo_settings,
+    repos,
+    system,
+)
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
 from roundhouse.platform.web import pages
@@ -67,6 +76,8 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(keys.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
+    # Before system: /workers/token and /workers/hello are not worker names.
+    app.include_router(admin.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
     app.include_router(cache.router, prefix="/api")
     pages.mount(app)
