@@ -22,17 +22,9 @@ from roundhouse.up import AllInOne
 from roundhouse.webserver import check_tls_files, server_config
 from tests.certs import Issued, make_ca, make_cert
 from tests.conftest import free_port, wait_for
+from tests.integration.doctor.support import by_name
 
 ROUNDHOUSE = Path(sys.executable).with_name("roundhouse")
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
-
-
-def by_name(checks: list, name: str):  # type: ignore[no-untyped-def, type-arg]
-    return next(check for check in checks if check.name == name)
 
 
 @pytest.fixture

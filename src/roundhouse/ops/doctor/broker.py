@@ -22,7 +22,7 @@ from yarl import URL
 
 from roundhouse.broker.amqp_topology import shown
 from roundhouse.broker.base import QueueInfo
-from roundhouse.ops.doctor.check import Check, fail, ok, warn
+from roundhouse.ops.doctor.check import Check, fail, ok, plural, warn
 
 TIMEOUT = 5.0
 
@@ -113,8 +113,8 @@ async def consumed_queues(connection: AbstractConnection, queues: list[str]) -> 
             checks.append(
                 ok(
                     f"queue {name}",
-                    f"queue {name} exists: {info.depth} messages waiting, "
-                    f"{info.consumers} consumers",
+                    f"queue {name} exists: {plural(info.depth, 'message')} waiting, "
+                    f"{plural(info.consumers, 'consumer')}",
                 )
             )
     return checks

@@ -34,6 +34,11 @@ def fail(name: str, saw: str, fix: str) -> Check:
     return Check(name, "FAIL", saw, fix)
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 job", "2 jobs"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def failed(checks: list[Check]) -> bool:
     return any(check.status == "FAIL" for check in checks)
 

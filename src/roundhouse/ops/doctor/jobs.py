@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select
 
 from roundhouse.db.models import Job, utcnow
 from roundhouse.db.session import SessionFactory
-from roundhouse.ops.doctor.check import Check, fail, ok, warn
+from roundhouse.ops.doctor.check import Check, fail, ok, plural, warn
 from roundhouse.settings import Settings
 
 # A worker ends a job at hard_timeout; this covers its reporting and a clock off a little.
@@ -66,7 +66,7 @@ def stuck_check(stuck: list[StuckJob], settings: Settings, grace: timedelta = GR
     now = utcnow()
     listed = "; ".join(job.describe(now) for job in stuck[:SHOWN])
     more = f"; and {len(stuck) - SHOWN} more" if len(stuck) > SHOWN else ""
-    saw = f"{len(stuck)} jobs past {limit}: {listed}{more}"
+    saw = f"{plural(len(stuck), 'job')} past {limit}: {listed}{more}"
     fix = (
         "`roundhouse jobs stuck --requeue` runs them again, `roundhouse jobs stuck --error` "
         "ends them (or `roundhouse doctor --fix requeue|error`)"

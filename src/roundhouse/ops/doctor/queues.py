@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from roundhouse.broker.base import QueueInfo
 from roundhouse.db.models import Job, Worker, utcnow
 from roundhouse.db.session import SessionFactory
-from roundhouse.ops.doctor.check import Check, fail, ok
+from roundhouse.ops.doctor.check import Check, fail, ok, plural
 from roundhouse.settings import Settings
 
 QueueInfoFn = Callable[[str], Awaitable[QueueInfo]]
@@ -58,7 +58,10 @@ async def unserved_queues(
         if queue_info is not None:
             try:
                 info = await queue_info(queue)
-                broker = f"; the broker holds {info.depth} messages, {info.consumers} consumers"
+                broker = (
+                    f"; the broker holds {plural(info.depth, 'message')}, "
+                    f"{plural(info.consumers, 'consumer')}"
+                )
             except Exception as error:
                 broker = f"; the broker cannot say how many messages ({error})"
         checks.append(

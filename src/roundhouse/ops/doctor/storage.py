@@ -22,7 +22,7 @@ FAIL_FREE_SHARE = 0.05
 WARN_FREE_SHARE = 0.10
 GROWTH_WINDOW = timedelta(days=7)
 # Warn when, at the last week's rate, logs fill the disk sooner than this.
-GROWTH_WARNING = timedelta(days=30)
+GROWTH_WARNING_DAYS = 30
 BACKUP_MAX_AGE = timedelta(hours=26)  # a daily backup, plus time for it to run
 
 
@@ -74,11 +74,11 @@ async def log_growth(sessions: SessionFactory, settings: Settings) -> Check:
         return ok("log storage", saw)
     # SQLite keeps logs on the disk of its file: will the last week's rate fill it?
     free = shutil.disk_usage(existing(Path(database.database))).free
-    runway = timedelta(days=7 * free / weekly)
-    if runway < GROWTH_WARNING:
+    runway_days = GROWTH_WINDOW.days * free / weekly
+    if runway_days < GROWTH_WARNING_DAYS:
         return warn(
             "log storage",
-            f"{saw}: at that rate the disk of the database is full in {runway.days} days",
+            f"{saw}: at that rate the disk of the database is full in {int(runway_days)} days",
             "add disk space, or move to PostgreSQL on a larger disk (`roundhouse backup`, "
             "then `roundhouse restore` with the new database_url)",
         )
