@@ -8,12 +8,14 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from alembic import command
 
 from roundhouse.db.session import alembic_config, head_revision
-from roundhouse.ops.doctor.jobs import find_stuck, stuck_check
+from roundhouse.ops.doctor.check import Check
+from roundhouse.ops.doctor.jobs import StuckJob, find_stuck, stuck_check
 from roundhouse.ops.doctor.platform_side import run_platform_checks
 from roundhouse.platform.stuck import fix_stuck
 from roundhouse.platform.workertoken import worker_token
@@ -27,7 +29,7 @@ from tests.integration.doctor.support import by_name, queued_job
 ROUNDHOUSE = Path(sys.executable).with_name("roundhouse")
 
 
-async def checks_of(system: Running) -> list:  # type: ignore[type-arg]
+async def checks_of(system: Running) -> list[Check]:
     ctx = system.instance.services.ctx
     return await run_platform_checks(ctx.settings, sessions=ctx.sessions, broker=ctx.broker)
 
@@ -146,15 +148,11 @@ async def test_a_job_queued_past_its_timeout_is_stuck_and_can_be_published_again
     settings = services.ctx.settings
     job = await queued_job(system, git_repo)
 
-    async def stuck() -> list:  # type: ignore[type-arg]
-        from datetime import timedelta
-
+    async def stuck() -> list[StuckJob]:
         return await find_stuck(services.ctx.sessions, settings, grace=timedelta(0))
 
     found = await wait_for(stuck, 20, "the job to be past its timeout", every=0.2)
     assert [(s.id, s.state, s.queue) for s in found] == [(job["id"], "queued", "builds.default")]
-    from datetime import timedelta
-
     check = stuck_check(found, settings, grace=timedelta(0))
     assert check.status == "warn"
     assert check.saw.startswith(f"1 job past hard_timeout 0 min + 0 min: job {job['id']} (")

@@ -8,7 +8,7 @@ import os
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +28,7 @@ ROUNDHOUSE = Path(sys.executable).with_name("roundhouse")
 
 
 @pytest.fixture
-async def tls_server(tmp_path: Path) -> AsyncIterator[Callable[[Issued], asyncio.Future[int]]]:
+async def tls_server() -> AsyncIterator[Callable[[Issued], Awaitable[int]]]:
     """A bare TLS server presenting a given certificate; returns its port."""
     servers: list[asyncio.Server] = []
 
@@ -44,7 +44,7 @@ async def tls_server(tmp_path: Path) -> AsyncIterator[Callable[[Issued], asyncio
         port: int = server.sockets[0].getsockname()[1]
         return port
 
-    yield serve  # type: ignore[misc]
+    yield serve
     for server in servers:
         server.close()
         await server.wait_closed()
@@ -98,7 +98,7 @@ async def test_the_platform_serves_https_with_its_certificate_and_the_doctor_rea
 
 
 async def test_a_self_signed_certificate_is_not_trusted_by_a_worker_machine(
-    tmp_path: Path, tls_server: Callable[[Issued], asyncio.Future[int]]
+    tmp_path: Path, tls_server: Callable[[Issued], Awaitable[int]]
 ) -> None:
     port = await tls_server(make_cert(tmp_path, ["127.0.0.1"]))
     check = await asyncio.to_thread(trusted_here, f"https://127.0.0.1:{port}")
@@ -109,7 +109,7 @@ async def test_a_self_signed_certificate_is_not_trusted_by_a_worker_machine(
 
 
 async def test_expired_misnamed_and_self_signed_certificates_are_reported(
-    tmp_path: Path, tls_server: Callable[[Issued], asyncio.Future[int]]
+    tmp_path: Path, tls_server: Callable[[Issued], Awaitable[int]]
 ) -> None:
     expired = make_cert(
         tmp_path / "old",
