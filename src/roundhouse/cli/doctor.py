@@ -49,12 +49,16 @@ def settings_source(config: Path | None, worker: bool) -> str:
     return "the ROUNDHOUSE_* environment and the defaults"
 
 
-def report(checks: list[Check], as_json: bool) -> None:
+def report(checks: list[Check], as_json: bool, fixed: list[str] | None = None) -> None:
+    """Print the checks (and what --fix did); exit 1 when any FAILed."""
     from roundhouse.ops.doctor import failed, render
 
     if as_json:
-        echo_json({"ok": not failed(checks), "checks": [c.as_dict() for c in checks]})
+        body = {"ok": not failed(checks), "checks": [c.as_dict() for c in checks]}
+        echo_json(body if fixed is None else {**body, "fixed": fixed})
     else:
+        if fixed is not None:
+            typer.echo("\n".join(fixed) or "No stuck job to fix.")
         typer.echo(render(checks))
     if failed(checks):
         raise typer.Exit(1)
@@ -93,9 +97,8 @@ def doctor(
 
         checks = asyncio.run(run_platform_checks(settings))
         if fix is not None:
-            done = asyncio.run(fix_stuck_jobs(settings, fix.value))[1]
-            if not as_json:
-                typer.echo("\n".join(done) or "No stuck job to fix.")
+            report(checks, as_json, asyncio.run(fix_stuck_jobs(settings, fix.value))[1])
+            return
     report(checks, as_json)
 
 

@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from roundhouse.db.models import User
 from roundhouse.db.session import migrate
+from roundhouse.platform.auth import create_token
 from roundhouse.platform.workertoken import worker_token
 from tests.conftest import Running, free_port
 from tests.integration.test_cli import run
@@ -108,3 +110,54 @@ def test_with_log_format_json_every_line_a_process_logs_is_one_json_object(tmp_p
     entries = [json.loads(line) for line in lines]
     assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
     assert any(e["logger"].startswith("uvicorn") for e in entries), err
+
+
+async def test_only_administrators_see_the_doctor_and_the_worker_token(system: Running) -> None:
+    async with system.instance.services.ctx.sessions() as session, session.begin():
+        user = User(login="dev", name="Dev", is_admin=False)
+        session.add(user)
+        await session.flush()
+        token = await create_token(session, user, "test")
+    headers = {"Authorization": f"token {token}"}
+    for path in ("/api/doctor", "/api/workers/token"):
+        answer = await system.http.get(path, headers=headers)
+        assert (answer.status_code, answer.json()) == (
+            403,
+            {"error": "Only an administrator may do this."},
+        )
+    names = [c["name"] for c in (await system.http.get("/api/doctor")).json()["checks"]]
+    assert names[:3] == ["broker", "database", "queues"]
+
+
+def test_settings_that_do_not_load_are_the_first_fail_and_fix_reports_what_it_did(
+    tmp_path: Path,
+) -> None:
+    bad = subprocess.run(
+        [str(ROUNDHOUSE), "doctor"],
+        env=environment(data_dir=str(tmp_path), listen_port="70000"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stdout.startswith(
+        "FAIL  settings: Setting listen_port = '70000' (from $ROUNDHOUSE_LISTEN_PORT) is not "
+        "valid: expected less than or equal to 65535."
+    )
+
+    database = f"sqlite:///{tmp_path / 'roundhouse.db'}"
+    migrate(database)
+    fixed = subprocess.run(
+        [str(ROUNDHOUSE), "doctor", "--fix", "requeue", "--json"],
+        env=environment(data_dir=str(tmp_path), database_url=database),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    report = json.loads(fixed.stdout)
+    assert report["fixed"] == []
+    assert {"name": "stuck jobs", "status": "ok"}.items() <= next(
+        c for c in report["checks"] if c["name"] == "stuck jobs"
+    ).items()
