@@ -17,7 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
+from roundhouse.platform.workertoken import worker_token
+from roundhouse.settings import Settings
 from roundhouse.worker.backends.local import sessions_under, signal_session
 from tests.conftest import Api, free_port, wait_for
 
@@ -94,6 +97,13 @@ class Topology:
     database_url: str
     broker_url: str
     daemons: list[Daemon] = field(default_factory=list)
+    # One instance key for every platform process, as in production: it encrypts the
+    # secrets they share and gives the worker token.
+    key: str = field(default_factory=lambda: Fernet.generate_key().decode())
+
+    @property
+    def worker_token(self) -> str:
+        return worker_token(Settings(encryption_key=self.key))
 
     def _env(self, name: str, settings: dict[str, Any]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDHOUSE_")}
@@ -109,6 +119,7 @@ class Topology:
                 "database_url": self.database_url,
                 "data_dir": data_dir,
                 "listen_port": port,
+                "encryption_key": self.key,
                 **settings,
             },
         )
@@ -120,7 +131,10 @@ class Topology:
         return daemon
 
     def worker(self, name: str, **settings: Any) -> Daemon:
-        env = self._env(name, {"data_dir": self.root / name, "pool_size": 2, **settings})
+        env = self._env(
+            name,
+            {"data_dir": self.root / name, "pool_size": 2, "token": self.worker_token, **settings},
+        )
         daemon = Daemon(name, [str(ROUNDHOUSE), "worker"], env, self.root / f"{name}.log")
         daemon.start()
         self.daemons.append(daemon)

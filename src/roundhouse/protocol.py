@@ -24,6 +24,11 @@ COMMAND_EXCHANGE = "worker.commands"
 # Log parts stored by one platform process, for the live readers attached to the others.
 LIVE_LOG_EXCHANGE = "platform.logs"
 DEFAULT_QUEUE = "builds.default"
+# What a worker is told when its heartbeat's token is not the platform's worker token.
+TOKEN_REJECTED = (
+    "the platform rejected this worker's token: copy it from `roundhouse workers token` on "
+    "the platform"
+)
 # Workers beat this often; the platform counts a worker lost after three missed beats.
 HEARTBEAT_SECONDS = 10.0
 
@@ -162,4 +167,6 @@ class Heartbeat(TypedDict):
     busy: int
     running: list[int]
     leases: list[HeldLease]  # every attempt this worker holds; renews their leases
+    draining: bool
+    token: str  # the platform's worker token (`roundhouse workers token`)
     at: str

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8080, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": every process logs one JSON object per line (for a log collector).
+    log_format: Literal["text", "json"] = "text"
+    # HTTPS served by the platform itself: a PEM certificate (with its chain) and its key.
+    # Checked at start (webserver.py); without them, put a TLS-terminating proxy in front.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
 
     default_dist: str = "focal"
     default_queue: str = "builds.default"
@@ -191,7 +197,8 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'roundhouse.db').resolve()}"
         if not self.public_url:
-            self.public_url = f"http://{self.listen_host}:{self.listen_port}"
+            scheme = "https" if self.tls_cert_file else "http"
+            self.public_url = f"{scheme}://{self.listen_host}:{self.listen_port}"
         if not self.queues:
             self.queues = [self.default_queue]
         if not self.name:

@@ -5,7 +5,6 @@ broker. The only module that composes platform and worker; neither imports the o
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,9 +12,12 @@ from dataclasses import dataclass
 import uvicorn
 from fastapi import FastAPI
 
+from roundhouse.logformat import configure_logging
 from roundhouse.platform.app import create_app
 from roundhouse.platform.services import Services
+from roundhouse.platform.workertoken import worker_token
 from roundhouse.settings import Settings
+from roundhouse.webserver import server_config
 from roundhouse.worker.backends import make_backend
 from roundhouse.worker.worker import Worker
 
@@ -38,6 +40,7 @@ class AllInOne:
             work_dir=settings.work_dir.resolve(),
             heartbeat_interval=settings.heartbeat_interval,
             outbox_memory=settings.outbox_memory_mb * 1024 * 1024,
+            token=worker_token(settings),
         )
         app = create_app(services, manage_services=False)
         instance = cls(services, worker, app)
@@ -62,16 +65,11 @@ class AllInOne:
 
 
 def serve(settings: Settings) -> None:
-    """Run until interrupted; prints the URL and admin token once listening."""
+    """Run until interrupted; prints the URL and admin token once listening. SettingsError
+    when the TLS files are wrong."""
+    configure_logging(settings.log_level, settings.log_format)
     instance = AllInOne.create(settings)
-    config = uvicorn.Config(
-        instance.app,
-        host=settings.listen_host,
-        port=settings.listen_port,
-        log_level="warning" if settings.log_level == "info" else settings.log_level,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(settings, instance.app))
 
     async def main() -> None:
         serving = asyncio.create_task(server.serve())
@@ -83,7 +81,4 @@ def serve(settings: Settings) -> None:
             print(f"(also in {settings.data_dir / 'admin-token'}; stop with Ctrl-C)", flush=True)
         await serving
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     asyncio.run(main())

@@ -13,8 +13,10 @@ from typer.exceptions import TyperException
 
 from roundhouse.cli import (
     builds,
+    console,
     crons,
     daemons,
+    doctor,
     env,
     fleet,
     keys,
@@ -29,7 +31,22 @@ from roundhouse.cli.common import app
 from roundhouse.client import ClientError
 
 # Importing a command module registers its commands on `app`.
-COMMAND_MODULES = (server, daemons, repos, crons, builds, fleet, yml, local, ops, keys, env, users)
+COMMAND_MODULES = (
+    server,
+    daemons,
+    repos,
+    crons,
+    builds,
+    fleet,
+    yml,
+    local,
+    ops,
+    keys,
+    env,
+    users,
+    doctor,
+    console,
+)
 
 
 def main() -> None:

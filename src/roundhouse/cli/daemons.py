@@ -42,10 +42,9 @@ def platform(
 
     try:
         check_before_start(settings)
-    except SettingsError as error:
+        serve(settings)
+    except SettingsError as error:  # a wrong key; the TLS certificate and key do not match
         fail(str(error))
-
-    serve(settings)
 
 
 @app.command()

@@ -7,7 +7,10 @@ import typer
 from roundhouse.cli.common import JsonOpt, TokenOpt, UrlOpt, app, echo_json
 from roundhouse.client import Client
 
-workers_app = typer.Typer(help="Workers: list (default) or drain one.", invoke_without_command=True)
+workers_app = typer.Typer(
+    help="Workers: list (default), drain one, or print the worker token.",
+    invoke_without_command=True,
+)
 app.add_typer(workers_app, name="workers")
 
 
@@ -40,6 +43,12 @@ def drain(name: str, server: UrlOpt = None, token: TokenOpt = None) -> None:
     """Ask worker NAME to take no new jobs and to stop once its running jobs are done."""
     Client(server, token).post(f"/api/workers/{name}/drain")
     typer.echo(f"Asked worker {name} to drain")
+
+
+@workers_app.command("token")
+def token(server: UrlOpt = None, token: TokenOpt = None) -> None:
+    """The token every worker needs in its `token` setting (administrators only)."""
+    typer.echo(Client(server, token).get("/api/workers/token")["token"])
 
 
 @app.command()

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from roundhouse import __version__
-from roundhouse.ops import OpsError, databases
+from roundhouse.ops import OpsError, databases, lastbackup
 from roundhouse.ops.archive import ArchiveWriter, Manifest
 from roundhouse.ops.keyfile import KEY_FILE, fingerprint, key_path, read_key
 from roundhouse.ops.sealed import seal
@@ -72,6 +72,13 @@ def backup(
             seal(plain, written, passphrase)
         written.chmod(0o600)  # token hashes and encrypted secrets: for the operator only
         os.replace(written, target)
+    try:
+        lastbackup.record(settings, target, datetime.now(UTC))
+    except OSError as error:
+        raise OpsError(
+            f"The backup {target} is complete, but its record for `roundhouse doctor` in "
+            f"{lastbackup.record_path(settings)} cannot be written ({error.strerror})."
+        ) from None
     return manifest
 
 

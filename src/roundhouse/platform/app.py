@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from roundhouse.platform.api import (
+    admin,
     builds,
     cache,
     crons,
@@ -80,6 +81,8 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(env_vars.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
+    # Before system: /workers/token and /workers/hello are not worker names.
+    app.include_router(admin.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
     app.include_router(cache.router, prefix="/api")
     app.include_router(user_admin.router, prefix="/api")

@@ -320,6 +320,20 @@ class Hub:
             ids = list(await session.scalars(select(Job.id).where(Job.build_id == build_id)))
         return len([job_id for job_id in ids if await self.restart_job(job_id)])
 
+    async def error_job(self, job_id: int, why: str) -> bool:
+        """End an unfinished job as errored (an operator gave up on it, `roundhouse jobs
+        stuck --error`); a worker still running it is told to stop."""
+        async with self.ctx.sessions() as session, session.begin():
+            job = await _locked_job(session, job_id)
+            if job is None or job.state in FINISHED_STATES:
+                return False
+            self._enter(session, job, "errored", None, utcnow())
+            build_id, attempt = job.build_id, job.attempt
+        await self.logs.add_note(job_id, attempt, f"\n{RED}{why}{RESET}\n", final=True)
+        await self._broadcast_cancel(job_id, attempt)
+        await self.builds.job_changed(build_id, job_id, "errored")
+        return True
+
     async def requeue(self, job_id: int, why: str, *, lease: str | None = None) -> bool:
         """End a held attempt that did not finish (its worker was lost or stopped): run a new
         one, or error the job after MAX_ATTEMPTS. With lease, only if that is still current."""

@@ -5,26 +5,22 @@ no worker; any number of these processes may share one PostgreSQL and one Rabbit
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import uvicorn
 
+from roundhouse.logformat import configure_logging
 from roundhouse.platform.app import create_app
 from roundhouse.platform.services import Services
 from roundhouse.settings import ADMIN_TOKEN_FILE, Settings
+from roundhouse.webserver import server_config
 
 
 def serve(settings: Settings) -> None:
-    """Run until SIGTERM or Ctrl-C; prints the URL once listening."""
+    """Run until SIGTERM or Ctrl-C; prints the URL once listening. SettingsError when the
+    TLS files are wrong."""
+    configure_logging(settings.log_level, settings.log_format)
     services = Services.create(settings)
-    config = uvicorn.Config(
-        create_app(services),
-        host=settings.listen_host,
-        port=settings.listen_port,
-        log_level="warning" if settings.log_level == "info" else settings.log_level,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(settings, create_app(services)))
 
     async def main() -> None:
         serving = asyncio.create_task(server.serve())
@@ -35,7 +31,4 @@ def serve(settings: Settings) -> None:
             print(f"Admin API token in {settings.data_dir / ADMIN_TOKEN_FILE}", flush=True)
         await serving
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     asyncio.run(main())

@@ -1,6 +1,6 @@
 """The worker registry: heartbeats from reporting.workers kept in the workers table; each
 renews the leases of the attempts the worker lists, and a worker speaking a protocol version
-this platform cannot serve is told so, and shown so.
+this platform cannot serve, or without the worker token, is told so, and shown so.
 
 Times are the platform's own (when the heartbeat was recorded): worker clocks may be off.
 """
@@ -19,7 +19,14 @@ from roundhouse import __version__
 from roundhouse.broker import Delivery, Subscription
 from roundhouse.db.models import Job, Worker, utcnow
 from roundhouse.platform.context import PlatformContext
-from roundhouse.protocol import COMMAND_EXCHANGE, PROTOCOL_VERSION, SERVED_PROTOCOLS, WORKER_QUEUE
+from roundhouse.platform.workertoken import token_matches, worker_token
+from roundhouse.protocol import (
+    COMMAND_EXCHANGE,
+    PROTOCOL_VERSION,
+    SERVED_PROTOCOLS,
+    TOKEN_REJECTED,
+    WORKER_QUEUE,
+)
 
 log = logging.getLogger(__name__)
 BEATS_AT_ONCE = 16
@@ -50,6 +57,14 @@ class WorkerRegistry:
     def __init__(self, ctx: PlatformContext) -> None:
         self.ctx = ctx
         self._subscription: Subscription | None = None
+        self._token = ""
+
+    @property
+    def token(self) -> str:
+        """The worker token (from the instance key, read once)."""
+        if not self._token:
+            self._token = worker_token(self.ctx.settings)
+        return self._token
 
     @property
     def alive_for(self) -> timedelta:
@@ -76,6 +91,8 @@ class WorkerRegistry:
     async def record(self, beat: dict[str, Any]) -> None:
         name = str(beat["name"])
         problem = protocol_problem(beat.get("protocol"))
+        if problem is None and not token_matches(self.token, beat.get("token")):
+            problem = TOKEN_REJECTED
         now = utcnow()
         leases = [
             {"id": int(h["id"]), "attempt": int(h["attempt"]), "lease": str(h["lease"])}

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 
 from roundhouse import __version__
 from roundhouse.broker import BrokerUnavailable
 from roundhouse.broker.amqp import AmqpBroker
+from roundhouse.logformat import configure_logging
 from roundhouse.settings import Settings
 from roundhouse.worker.backends import make_backend
 from roundhouse.worker.worker import Worker
@@ -60,6 +60,7 @@ def make_worker(settings: Settings) -> Worker:
         work_dir=settings.work_dir.resolve(),
         heartbeat_interval=settings.heartbeat_interval,
         outbox_memory=settings.outbox_memory_mb * 1024 * 1024,
+        token=settings.token,
     )
 
 
@@ -103,9 +104,5 @@ async def run(settings: Settings) -> int:
 
 
 def main(settings: Settings) -> int:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     return asyncio.run(run(settings))

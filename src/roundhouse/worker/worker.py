@@ -86,8 +86,10 @@ class Worker:
         work_dir: Path,
         heartbeat_interval: float = HEARTBEAT_SECONDS,
         outbox_memory: int = OUTBOX_MEMORY,
+        token: str = "",
     ) -> None:
         self.broker = broker
+        self.token = token  # sent with each heartbeat; the platform checks it
         self.backend = backend
         self.name = name
         self.queues = queues
@@ -320,6 +322,7 @@ class Worker:
             "running": sorted(running),
             "leases": leases,
             "draining": self._draining,
+            "token": self.token,
             "at": now(),
         }
 
