@@ -1,5 +1,6 @@
 # Roundhouse service helpers, inlined into scripts whose config lists `services:`.
-# Starts a service through the machine's service manager, or its daemon directly in containers.
+# Starts a service through the machine's service manager, or its daemon directly in containers
+# and sandboxes, where the job's user cannot become root.
 
 _rh_services_started=
 
@@ -12,14 +13,26 @@ _rh_as_root() {
   fi
 }
 
+# _rh_can_be_root: whether service managers are of use here. In a sandbox or container the
+# job is an unprivileged user without sudo, so daemons are started directly, as that user.
+_rh_can_be_root() {
+  if [[ -z ${_rh_root_checked:-} ]]; then
+    _rh_root_checked=no
+    if [[ $EUID -eq 0 ]] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+      _rh_root_checked=yes
+    fi
+  fi
+  [[ $_rh_root_checked == yes ]]
+}
+
 # _rh_service NAME UNIT [DAEMON-COMMAND]
 _rh_service() {
   local name=$1 unit=$2 direct=${3:-} rc=1
-  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  if _rh_can_be_root && command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
     printf '$ sudo systemctl start %s\n' "$unit"
     _rh_as_root systemctl start "$unit"
     rc=$?
-  elif command -v service >/dev/null 2>&1 && [[ -x /etc/init.d/$unit ]]; then
+  elif _rh_can_be_root && command -v service >/dev/null 2>&1 && [[ -x /etc/init.d/$unit ]]; then
     printf '$ sudo service %s start\n' "$unit"
     _rh_as_root service "$unit" start
     rc=$?
