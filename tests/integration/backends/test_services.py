@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 
 from roundhouse.protocol import JobPayload
-from roundhouse.script import compile_script
 from roundhouse.worker.backends.base import Backend
 from roundhouse.worker.backends.bwrap import BwrapBackend, place_name
 from roundhouse.worker.backends.docker import DockerBackend
 from tests.integration.backends.podman import podman_unavailable
 from tests.integration.backends.support import (
     bwrap_unavailable,
-    payload,
+    compiled_job,
     processes_of,
     run_job,
 )
@@ -34,19 +33,8 @@ pytestmark = [
 
 
 def redis_job(key: str) -> JobPayload:
-    job = payload("")
-    job["config"] = {
-        "dist": "host",
-        "language": "shell",
-        "services": ["redis"],
-        "git": {"clone": False},
-        "script": [
-            f"redis-cli set {key} from-the-job",
-            "redis-cli info server | grep process_id",
-        ],
-    }
-    job["script"] = compile_script(job)
-    return job
+    script = [f"redis-cli set {key} from-the-job", "redis-cli info server | grep process_id"]
+    return compiled_job({"services": ["redis"], "script": script})
 
 
 def host_redis_has(key: str) -> bool | None:

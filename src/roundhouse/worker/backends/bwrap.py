@@ -190,7 +190,7 @@ class BwrapBackend(Backend):
     ) -> RunningJob:
         settings = self.settings
         name = images.image_name(payload["config"], settings.default_dist)
-        image = images.resolve(name, settings.images)
+        image = images.resolve(name, settings.images, settings.data_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
         for needed in (work_dir, image.root):
             blocked = images.unreachable_dir(needed)

@@ -40,7 +40,7 @@ from docker.utils import version_lt
 
 from roundhouse.protocol import JobPayload
 from roundhouse.settings import Settings, SettingsError
-from roundhouse.worker.backends import images, mirror, oomwatch
+from roundhouse.worker.backends import images, imagestore, mirror, oomwatch
 from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.backends.bwrap import (
     PREFIX,
@@ -242,23 +242,30 @@ class DockerBackend(Backend):
 
     async def image_of(self, payload: JobPayload) -> str:
         """The image reference of the job's dist, or JobStartError naming what exists."""
-        dist = images.image_name(payload["config"], self.settings.default_dist)
-        reference = self.settings.images.get(dist)
-        if reference is None:
-            known = ", ".join(sorted(self.settings.images)) or "none"
-            raise JobStartError(
-                f"This worker has no image {dist!r} (images here: {known}); add it to the "
-                "worker's `images` setting or ask for one of these with `dist:`."
-            )
+        settings = self.settings
+        dist = images.image_name(payload["config"], settings.default_dist)
+        # A built image's name (`roundhouse image build --docker`) stands for its import.
+        value = settings.images.get(dist, dist)
+        built = imagestore.find(settings.data_dir, value)
+        if built is not None:
+            reference = built.docker_reference
+        elif dist in settings.images:
+            reference = value
+        else:
+            raise images.missing(dist, settings.images, settings.data_dir)
         try:
             await asyncio.to_thread(self.api.inspect_image, reference)
         except docker.errors.ImageNotFound:
             found = await asyncio.to_thread(self.api.images)
             tags = sorted({tag for image in found for tag in image.get("RepoTags") or []})
+            fix = (
+                f"import it with `roundhouse image build {built.name} --docker`"
+                if built is not None
+                else "pull or import it, or fix the worker's `images` setting"
+            )
             raise JobStartError(
                 f"The image {reference!r} of dist {dist!r} is not in the worker's Docker "
-                f"(images there: {', '.join(tags) or 'none'}); pull or import it, or fix the "
-                "worker's `images` setting."
+                f"(images there: {', '.join(tags) or 'none'}); {fix}."
             ) from None
         return reference
 
