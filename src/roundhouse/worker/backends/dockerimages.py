@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from roundhouse.settings import Settings
-from roundhouse.worker.backends.docker import connect
+from roundhouse.worker.backends.dockerapi import connect
 from roundhouse.worker.backends.imagestore import (
     DOCKER_REPOSITORY,
     LABEL_DIST,
