@@ -23,7 +23,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "rabbitmq-server": ("rabbitmq-server", "rabbitmq-server -detached"),
     "mongodb": ("mongod", ""),
     "mongod": ("mongod", ""),
-    "postgresql": ("postgresql", ""),
+    "postgresql": ("postgresql", "_rh_postgresql"),
     "mysql": ("mysql", ""),
     "mariadb": ("mariadb", ""),
     "docker": ("docker", ""),

@@ -1,6 +1,6 @@
 """`services:` inside the job's environment, for real: the compiled script starts redis-server
 in the bwrap sandbox and in the podman container, and the job reaches it at localhost in its
-own network namespace, apart from the host's redis.
+own network namespace, apart from the host's redis; and a PostgreSQL of the job's own user.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from tests.integration.backends.support import (
 )
 
 NO_REDIS = shutil.which("redis-server") is None or shutil.which("redis-cli") is None
-pytestmark = [
-    pytest.mark.skipif(NO_REDIS, reason="redis-server is not installed"),
-    pytest.mark.timeout(60),
-]
+NO_POSTGRESQL = not list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+NO_BWRAP = bwrap_unavailable()
+pytestmark = pytest.mark.timeout(60)
 
 
 def redis_job(key: str) -> JobPayload:
@@ -63,7 +62,8 @@ async def assert_own_redis(backend: Backend, work_dir: Path) -> JobPayload:
     return job
 
 
-@pytest.mark.skipif(bwrap_unavailable() is not None, reason="the bwrap backend cannot run here")
+@pytest.mark.skipif(NO_REDIS, reason="redis-server is not installed")
+@pytest.mark.skipif(NO_BWRAP is not None, reason=f"the bwrap backend cannot run here: {NO_BWRAP}")
 async def test_redis_runs_inside_the_bwrap_sandbox(bwrap: BwrapBackend, work_dir: Path) -> None:
     job = await assert_own_redis(bwrap, work_dir)
 
@@ -71,6 +71,7 @@ async def test_redis_runs_inside_the_bwrap_sandbox(bwrap: BwrapBackend, work_dir
     assert list(work_dir.iterdir()) == []
 
 
+@pytest.mark.skipif(NO_REDIS, reason="redis-server is not installed")
 @pytest.mark.skipif(podman_unavailable() is not None, reason="podman cannot run here")
 async def test_redis_runs_inside_the_container(
     docker_backend: DockerBackend, work_dir: Path
@@ -79,3 +80,22 @@ async def test_redis_runs_inside_the_container(
 
     label = f"roundhouse.lease={job['lease']}"
     assert docker_backend.api.containers(all=True, filters={"label": label}) == []
+
+
+@pytest.mark.skipif(NO_POSTGRESQL, reason="PostgreSQL's server is not installed")
+@pytest.mark.skipif(NO_BWRAP is not None, reason=f"the bwrap backend cannot run here: {NO_BWRAP}")
+async def test_postgresql_runs_inside_the_bwrap_sandbox_as_on_travis(
+    bwrap: BwrapBackend, work_dir: Path
+) -> None:
+    script = [
+        "psql -U postgres -c 'create database travis_ci_test;'",
+        "psql -U postgres -tAc 'select current_database(), current_user' travis_ci_test",
+    ]
+    job = compiled_job({"services": ["postgresql"], "script": script})
+
+    outcome = await run_job(bwrap, work_dir, job)
+
+    assert outcome.state == "passed", outcome.log
+    assert "a cluster of the job's user" in outcome.log
+    assert "\ntravis_ci_test|postgres\n" in outcome.log
+    assert processes_of(place_name(job)) == []

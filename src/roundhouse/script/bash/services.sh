@@ -37,7 +37,7 @@ _rh_service() {
     _rh_as_root service "$unit" start
     rc=$?
   elif [[ -n $direct ]] && command -v "${direct%% *}" >/dev/null 2>&1; then
-    printf '$ %s\n' "$direct"
+    [[ $direct == _rh_* ]] || printf '$ %s\n' "$direct"  # helpers say what they run
     eval "$direct"
     rc=$?
   else
@@ -51,6 +51,26 @@ _rh_service() {
     printf '%sThe service %s could not be started (exit %s).%s\n' "$ANSI_RED" "$name" "$rc" "$ANSI_RESET"
   fi
   return 0
+}
+
+# _rh_postgresql: PostgreSQL for a job that cannot become root. A throwaway cluster of the
+# job's user in /tmp, whose superuser `postgres` needs no password (as on Travis), listening
+# on localhost, with its socket where psql looks first (or PGHOST says where it is).
+_rh_postgresql() {
+  local bin sockets=/var/run/postgresql data=/tmp/roundhouse-postgresql
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [[ ! -x $bin/initdb ]]; then
+    printf 'PostgreSQL is not installed in this image.\n'
+    return 127
+  fi
+  if ! mkdir -p "$sockets" 2>/dev/null || [[ ! -w $sockets ]]; then
+    sockets=/tmp
+    export PGHOST=/tmp
+  fi
+  printf '$ pg_ctl start  # PostgreSQL %s, a cluster of the job'"'"'s user\n' "$(basename "$(dirname "$bin")")"
+  "$bin/initdb" --pgdata="$data" --username=postgres --auth=trust --no-sync >/dev/null &&
+    "$bin/pg_ctl" --pgdata="$data" --log="$data.log" --wait --silent \
+      --options="-c listen_addresses=localhost -c unix_socket_directories=$sockets" start
 }
 
 # Services need a moment before they accept connections (Travis waits 3 seconds too).
