@@ -81,12 +81,16 @@ def build(
         fail(str(error))
     typer.echo(f"Built {image.name} ({image.dist}, {human_size(image.size)}) at {image.rootfs}")
     if docker:
+        from docker.errors import APIError
+
         from roundhouse.worker.backends.dockerimages import import_built
 
         try:
             reference = import_built(settings, image, tarball)
         except SettingsError as error:
             fail(str(error))
+        except APIError as error:
+            fail(f"{settings.docker_url} refused the image {tarball}: {error.explanation}")
         typer.echo(f"Imported it into {settings.docker_url} as {reference}")
 
 
