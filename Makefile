@@ -28,6 +28,7 @@ browser:
 test: $(STAMP) services browser lint
 	scripts/ensure-bwrap
 	scripts/ensure-podman
+	scripts/ensure-debootstrap
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

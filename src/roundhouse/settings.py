@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     sandbox_pids: int = Field(1024, ge=16)  # processes and threads of one job
     # Whether jobs reach the network; a job payload with "network" overrides it.
     sandbox_network: bool = False
+    # A PEM file of CA certificates every job trusts besides its image's own (all backends):
+    # for a git server, mirror or proxy whose certificate an in-house CA signed.
+    ca_bundle_file: Path | None = None
     # The unprivileged host uid and gid jobs run as; no real account should use them.
     sandbox_uid: int = Field(2000, ge=1)
     sandbox_gid: int = Field(2000, ge=1)

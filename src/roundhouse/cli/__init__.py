@@ -19,6 +19,7 @@ from roundhouse.cli import (
     doctor,
     env,
     fleet,
+    image,
     keys,
     local,
     ops,
@@ -46,6 +47,7 @@ COMMAND_MODULES = (
     users,
     doctor,
     console,
+    image,
 )
 
 

@@ -9,17 +9,21 @@ from typing import Any
 
 from roundhouse.script.shell import fold, quote
 
-# Travis's service name → (unit name, daemon command for machines without a service manager).
+# Daemons started directly listen on localhost only: a job that shares the host's network
+# (bwrap with the network on) must not offer them to the LAN. The job's user owns /tmp.
+REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --dir /tmp"
+MEMCACHED = "memcached -d -u nobody -l 127.0.0.1"
+# Travis's service name → (unit name, daemon command where no service manager can be used).
 UNITS: dict[str, tuple[str, str]] = {
-    "redis": ("redis-server", "redis-server --daemonize yes"),
-    "redis-server": ("redis-server", "redis-server --daemonize yes"),
-    "memcache": ("memcached", "memcached -d -u nobody"),
-    "memcached": ("memcached", "memcached -d -u nobody"),
+    "redis": ("redis-server", REDIS),
+    "redis-server": ("redis-server", REDIS),
+    "memcache": ("memcached", MEMCACHED),
+    "memcached": ("memcached", MEMCACHED),
     "rabbitmq": ("rabbitmq-server", "rabbitmq-server -detached"),
     "rabbitmq-server": ("rabbitmq-server", "rabbitmq-server -detached"),
     "mongodb": ("mongod", ""),
     "mongod": ("mongod", ""),
-    "postgresql": ("postgresql", ""),
+    "postgresql": ("postgresql", "_rh_postgresql"),
     "mysql": ("mysql", ""),
     "mariadb": ("mariadb", ""),
     "docker": ("docker", ""),

@@ -68,9 +68,13 @@ PROGRAMS = (
     "uname",
     "wc",
     "git",
+    "curl",
+    "redis-server",
+    "redis-cli",
 )
-# git runs its helpers (upload-pack for a file:// clone) from here.
+# git runs its helpers (upload-pack for a file:// clone) from here; curl reads the CA bundle.
 TREES = ("/usr/lib/git-core",)
+FILES = ("/etc/ssl/certs/ca-certificates.crt",)
 IMAGE_NAME = "localhost/roundhouse-test"
 
 
@@ -136,6 +140,7 @@ def host_files() -> list[str]:
         files.update([binary, *(word for word in libraries.split() if word.startswith("/"))])
     for tree in TREES:
         files.update(str(path) for path in Path(tree).rglob("*") if not path.is_dir())
+    files.update(path for path in FILES if os.path.isfile(path))
     # A symlink (sh -> dash) needs its target too.
     return sorted(files | {os.path.realpath(path) for path in files})
 

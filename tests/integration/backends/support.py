@@ -19,6 +19,7 @@ from typing import Any
 from roundhouse.broker import Delivery
 from roundhouse.broker.memory import MemoryBroker
 from roundhouse.protocol import LOG_QUEUE, JobPayload
+from roundhouse.script import compile_script
 from roundhouse.script.local import local_payload
 from roundhouse.settings import Settings, SettingsError
 from roundhouse.worker.backends.base import Backend
@@ -60,6 +61,14 @@ def payload(script: str, **fields: Any) -> JobPayload:
     data["script"] = script
     data.update(fields)
     return data
+
+
+def compiled_job(config: dict[str, Any]) -> JobPayload:
+    """A job whose script is compiled from a config, as the platform would; it clones nothing."""
+    job = payload("")
+    job["config"] = {"dist": "host", "language": "shell", "git": {"clone": False}, **config}
+    job["script"] = compile_script(job)
+    return job
 
 
 def alive(pid: int) -> bool:

@@ -47,18 +47,18 @@ def test_cgroup_manifest_round_trip() -> None:
     assert JobCgroup.from_manifest("").dirs == {}
 
 
-def test_missing_image_names_the_images_there_are() -> None:
+def test_missing_image_names_the_images_there_are(tmp_path: Path) -> None:
     with pytest.raises(JobStartError, match=r"no image 'focal' \(images here: host, jammy\)"):
-        resolve("focal", {"jammy": "/srv/jammy", "host": "host"})
+        resolve("focal", {"jammy": "/srv/jammy", "host": "host"}, tmp_path)
 
 
 def test_image_that_is_not_a_root_filesystem(tmp_path: Path) -> None:
     with pytest.raises(JobStartError, match="not a root filesystem"):
-        resolve("empty", {"empty": str(tmp_path)})
+        resolve("empty", {"empty": str(tmp_path)}, tmp_path)
 
 
-def test_host_image_is_the_root() -> None:
-    assert resolve("focal", {"focal": "host"}) == Image("focal", Path("/"))
+def test_host_image_is_the_root(tmp_path: Path) -> None:
+    assert resolve("focal", {"focal": "host"}, tmp_path) == Image("focal", Path("/"))
 
 
 def test_host_image_shows_system_directories_only() -> None:

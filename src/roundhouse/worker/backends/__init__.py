@@ -5,6 +5,7 @@ All share backends.base.Backend.
 """
 
 from roundhouse.settings import Settings
+from roundhouse.worker.backends import cabundle
 from roundhouse.worker.backends.base import Backend, JobStartError, RunningJob
 from roundhouse.worker.backends.bwrap import BwrapBackend
 from roundhouse.worker.backends.local import LocalBackend
@@ -13,7 +14,7 @@ from roundhouse.worker.backends.local import LocalBackend
 def make_backend(settings: Settings) -> Backend:
     """The backend of the `backend` setting; SettingsError if this machine cannot run it."""
     if settings.backend == "local":
-        return LocalBackend()
+        return LocalBackend(cabundle.from_settings(settings.ca_bundle_file))
     if settings.backend == "bwrap":
         return BwrapBackend(settings)
     # Imported here: the docker SDK (and requests) load only on workers that use it.

@@ -7,6 +7,7 @@ What a job gets:
 - new pid, ipc, uts, mount, user and (unless it may use the network) network namespaces, so
   it sees none of the host's processes and cannot signal the worker;
 - its build cache directories (worker/cache.py), if any, under /run/roundhouse/cache;
+- the extra CA certificates of the `ca_bundle_file` setting in its trust store (cabundle.py);
 - a cgroup (cgroups.py) with the memory, CPU and process limits of the settings, which also
   kills the whole tree on cancel and timeout, daemons included.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from roundhouse.protocol import JobPayload
 from roundhouse.settings import Settings, SettingsError
-from roundhouse.worker.backends import cgroups, images, mirror
+from roundhouse.worker.backends import cabundle, cgroups, images, mirror
 from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.backends.cgroups import CgroupsUnavailable, JobCgroup, Limits
 
@@ -126,6 +127,17 @@ def cache_args(cache: CacheDirs | None) -> list[str]:
     ]
 
 
+def ca_args(image: images.Image, ca_dir: Path) -> list[str]:
+    """bwrap's options that make the job trust the extra CAs (cabundle.py)."""
+    args = ["--ro-bind", str(ca_dir), cabundle.SANDBOX_DIR]
+    # Only over a bundle the image has: a read-only /etc cannot take a new mount point.
+    if images.has_file(image, cabundle.SYSTEM_BUNDLE):
+        args += ["--ro-bind", str(ca_dir / cabundle.BUNDLE), cabundle.SYSTEM_BUNDLE]
+    for name, value in cabundle.environment(cabundle.SANDBOX_DIR).items():
+        args += ["--setenv", name, value]
+    return args
+
+
 def chown_tree(root: Path, uid: int, gid: int) -> None:
     """Give a directory and everything below it to the sandbox user (no symlink followed)."""
     os.lchown(root, uid, gid)
@@ -179,6 +191,7 @@ class BwrapBackend(Backend):
             ) from None
         self.bwrap, self.setpriv = bwrap, setpriv
         self.settings = settings
+        self.ca_extra = cabundle.from_settings(settings.ca_bundle_file)
         self.limits = Limits(
             memory_bytes=settings.sandbox_memory_mb * 1024 * 1024,
             cpus=settings.sandbox_cpus,
@@ -190,7 +203,7 @@ class BwrapBackend(Backend):
     ) -> RunningJob:
         settings = self.settings
         name = images.image_name(payload["config"], settings.default_dist)
-        image = images.resolve(name, settings.images)
+        image = images.resolve(name, settings.images, settings.data_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
         for needed in (work_dir, image.root):
             blocked = images.unreachable_dir(needed)
@@ -219,6 +232,10 @@ class BwrapBackend(Backend):
                         chown_tree, folder, settings.sandbox_uid, settings.sandbox_gid
                     )
                 args += cache_args(cache)
+            if self.ca_extra is not None:
+                system = cabundle.system_bundle(image.root)
+                cabundle.write_files(place.dir / "ca", system, self.ca_extra)
+                args += ca_args(image, place.dir / "ca")
             process = await self._spawn(place, [*args, "--", "bash", f"{images.HOME}/build.sh"])
         except BaseException:
             await place.teardown()

@@ -7,6 +7,7 @@ The same code talks to Docker and to `podman system service`. What a job gets:
   worker's work_dir, shown in the container; the script and the checkout live there;
 - the repository mirror read-only (mirror.py), so it can clone without network;
 - the image read-only, and tmpfs scratch space (/tmp, /var/tmp, /run);
+- the extra CA certificates of the `ca_bundle_file` setting in its trust store (cabundle.py);
 - the memory, CPU and process limits of the settings, `no-new-privileges`, no privileges
   unless `docker_privileged`, and no network (mode "none") unless it may use the network.
 
@@ -26,7 +27,6 @@ import functools
 import logging
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,12 +35,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import docker.errors
 import requests.exceptions
-from docker import APIClient
-from docker.utils import version_lt
 
 from roundhouse.protocol import JobPayload
-from roundhouse.settings import Settings, SettingsError
-from roundhouse.worker.backends import images, mirror, oomwatch
+from roundhouse.settings import Settings
+from roundhouse.worker.backends import cabundle, images, imagestore, mirror, oomwatch
 from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.backends.bwrap import (
     PREFIX,
@@ -49,15 +47,13 @@ from roundhouse.worker.backends.bwrap import (
     chown_tree,
     place_name,
 )
+from roundhouse.worker.backends.dockerapi import connect, explain_api_error
 
 if TYPE_CHECKING:
     from docker._types import WaitContainerResponse  # only in the stubs
 
 log = logging.getLogger(__name__)
 
-# 1.41 (Docker 20.10, podman 3): the oldest API whose create call takes every option used here.
-MIN_API_VERSION = "1.41"
-API_TIMEOUT = 30  # seconds for one call
 WAIT_STEP = 30  # seconds of one wait for a container's exit; a longer job is waited for anew
 OUTPUT_LIMIT = 4 * 1024 * 1024
 KILL_SECONDS = 2  # after a SIGKILL, the container's exit must come within this
@@ -67,63 +63,6 @@ LABEL_WORK_DIR = f"{LABEL}.work_dir"
 # Writable places besides the home directory; tmpfs, so they count against the memory limit.
 SCRATCH = ("/tmp", "/var/tmp", "/run")
 T = TypeVar("T")
-
-
-def connect(settings: Settings) -> APIClient:
-    """A client of the server at docker_url, or SettingsError saying how to get one."""
-    url = settings.docker_url
-    try:
-        # version="auto" asks the server; the client then speaks the server's version.
-        client = APIClient(
-            base_url=url,
-            version="auto",
-            timeout=API_TIMEOUT,
-            # Each running job holds a connection for its output and one while waiting.
-            max_pool_size=2 * settings.pool_size + 4,
-        )
-    except docker.errors.DockerException as error:
-        problem = unix_socket_problem(url) or f"{url} does not answer as one ({error})"
-        raise SettingsError(
-            f"Setting backend = 'docker' needs a Docker API, but {problem}: "
-            "start Docker or podman (`podman system service`), or set docker_url."
-        ) from None
-    if version_lt(client.api_version, MIN_API_VERSION):
-        client.close()
-        raise SettingsError(
-            f"The Docker API at {url} answered version {client.api_version}; Roundhouse needs "
-            f"≥ {MIN_API_VERSION}: upgrade to Docker 20.10 or podman 3 or later."
-        )
-    return client
-
-
-def unix_socket_problem(url: str) -> str | None:
-    """What keeps the worker from a unix:// URL's socket, said for the error message."""
-    if not url.startswith("unix://"):
-        return None
-    path = url.removeprefix("unix://")
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(path)
-        except (FileNotFoundError, ConnectionRefusedError):  # refused: a stale socket file
-            return f"nothing listens at {url}"
-        except PermissionError:
-            return f"the worker's user may not open {path} (run it as root or in the docker group)"
-        except OSError as error:
-            return f"{path} cannot be opened ({error.strerror})"
-    return None
-
-
-def explain_api_error(error: docker.errors.APIError, image: str) -> str:
-    """One sentence for a container that could not be created or started."""
-    text = str(error.explanation or error)
-    if "rlimit" in text:  # crun: "setrlimit `RLIMIT_NOFILE`", runc: "error setting rlimit"
-        # podman's default ulimits are higher than a root without CAP_SYS_RESOURCE may set.
-        return (
-            f"The container engine could not set the container's ulimits ({text}); set "
-            'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"] in the engine\'s '
-            "containers.conf (podman) or its default-ulimits (Docker)."
-        )
-    return f"The container of image {image!r} could not be started: {text}"
 
 
 class OutputPump(threading.Thread):
@@ -216,6 +155,8 @@ class DockerBackend(Backend):
         # Every running job blocks a thread waiting for its exit: not the loop's default
         # executor, whose few threads the rest of the worker needs.
         self.waiters = ThreadPoolExecutor(settings.pool_size + 1, thread_name_prefix="docker-wait")
+        self.ca_extra = cabundle.from_settings(settings.ca_bundle_file)
+        self.image_bundles: dict[str, str] = {}  # image id → its CA bundle
 
     async def wait_for_exit(self, container: str, timeout: int) -> WaitContainerResponse:
         """The server's answer once the container has exited; a requests error after timeout."""
@@ -242,23 +183,30 @@ class DockerBackend(Backend):
 
     async def image_of(self, payload: JobPayload) -> str:
         """The image reference of the job's dist, or JobStartError naming what exists."""
-        dist = images.image_name(payload["config"], self.settings.default_dist)
-        reference = self.settings.images.get(dist)
-        if reference is None:
-            known = ", ".join(sorted(self.settings.images)) or "none"
-            raise JobStartError(
-                f"This worker has no image {dist!r} (images here: {known}); add it to the "
-                "worker's `images` setting or ask for one of these with `dist:`."
-            )
+        settings = self.settings
+        dist = images.image_name(payload["config"], settings.default_dist)
+        # A built image's name (`roundhouse image build --docker`) stands for its import.
+        value = settings.images.get(dist, dist)
+        built = imagestore.find(settings.data_dir, value)
+        if built is not None:
+            reference = built.docker_reference
+        elif dist in settings.images:
+            reference = value
+        else:
+            raise images.missing(dist, settings.images, settings.data_dir)
         try:
             await asyncio.to_thread(self.api.inspect_image, reference)
         except docker.errors.ImageNotFound:
             found = await asyncio.to_thread(self.api.images)
             tags = sorted({tag for image in found for tag in image.get("RepoTags") or []})
+            fix = (
+                f"import it with `roundhouse image build {built.name} --docker`"
+                if built is not None
+                else "pull or import it, or fix the worker's `images` setting"
+            )
             raise JobStartError(
                 f"The image {reference!r} of dist {dist!r} is not in the worker's Docker "
-                f"(images there: {', '.join(tags) or 'none'}); pull or import it, or fix the "
-                "worker's `images` setting."
+                f"(images there: {', '.join(tags) or 'none'}); {fix}."
             ) from None
         return reference
 
@@ -280,6 +228,8 @@ class DockerBackend(Backend):
             environment = dict(SANDBOX_ENV)
             if cache is not None:
                 environment.update(await self._show_cache(cache, binds))
+            if self.ca_extra is not None:
+                environment.update(await self._show_ca(image, work_dir, place / "ca", binds))
             config = self._container_config(payload, work_dir, image, binds, environment)
             created = await asyncio.to_thread(self.api.create_container, **config)
             container = str(created["Id"])
@@ -289,6 +239,37 @@ class DockerBackend(Backend):
             if isinstance(error, docker.errors.APIError):
                 raise JobStartError(explain_api_error(error, image)) from None
             raise
+
+    async def _show_ca(
+        self, image: str, work_dir: Path, ca_dir: Path, binds: dict[str, Mapping[str, str]]
+    ) -> dict[str, str]:
+        """Bind the job's CA files (cabundle.py); the variables that name them."""
+        assert self.ca_extra is not None
+        cabundle.write_files(ca_dir, await self._image_bundle(image, work_dir), self.ca_extra)
+        binds[str(ca_dir)] = {"bind": cabundle.SANDBOX_DIR, "mode": "ro"}
+        binds[str(ca_dir / cabundle.BUNDLE)] = {"bind": cabundle.SYSTEM_BUNDLE, "mode": "ro"}
+        return cabundle.environment(cabundle.SANDBOX_DIR)
+
+    async def _image_bundle(self, image: str, work_dir: Path) -> str:
+        """The image's own CA bundle, read once per image id from a container never started."""
+        image_id = str((await asyncio.to_thread(self.api.inspect_image, image))["Id"])
+        if image_id not in self.image_bundles:
+            # Labelled like a job's: a worker killed meanwhile leaves it to the next one.
+            labels = {LABEL_WORK_DIR: str(work_dir.resolve())}
+            created = await asyncio.to_thread(
+                self.api.create_container, image, command=["true"], labels=labels
+            )
+            try:
+                chunks, _ = await asyncio.to_thread(
+                    self.api.get_archive, created["Id"], cabundle.SYSTEM_BUNDLE
+                )
+                bundle = await asyncio.to_thread(cabundle.bundle_from_archive, chunks)
+            except docker.errors.NotFound:
+                bundle = ""
+            finally:
+                await self.call_ignoring_gone(self.api.remove_container, created["Id"], force=True)
+            self.image_bundles[image_id] = bundle
+        return self.image_bundles[image_id]
 
     async def _start(self, container: str, place: Path) -> DockerJob:
         # Attached before the start, the stream holds the container's output from its first byte.

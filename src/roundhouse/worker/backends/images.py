@@ -1,8 +1,9 @@
 """Images of the sandboxed backends: which root filesystem a job gets, and how it is shown.
 
-An image is a root filesystem directory (say, made by debootstrap) named in the `images`
-setting, which maps a job's dist to it: `{focal = "/var/lib/roundhouse/images/focal"}`.
-The value "host" is the built-in image: the host's own system directories, read-only.
+An image is a root filesystem directory named in the `images` setting, which maps a job's
+dist to it: `{focal = "/var/lib/roundhouse/images/focal"}`, or to the name of an image made by
+`roundhouse image build` (imagestore.py); a dist without an entry finds a built image of its
+own name. The value "host" is the built-in image: the host's system directories, read-only.
 
 Every image is shown read-only, one top-level entry at a time, on the sandbox's own tmpfs
 root: mount points for the sandbox's writable places then never have to exist in the image,
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roundhouse.worker.backends import imagestore
 from roundhouse.worker.backends.base import JobStartError
 
 HOST = "host"
@@ -45,16 +47,37 @@ def image_name(config: dict[str, Any], default_dist: str) -> str:
     return str(config.get("dist") or default_dist)
 
 
-def resolve(name: str, images: dict[str, str]) -> Image:
-    """The image a job asks for, or JobStartError naming the images this worker has."""
-    path = images.get(name)
-    if path is None:
-        known = ", ".join(sorted(images)) or "none"
-        raise JobStartError(
-            f"This worker has no image {name!r} (images here: {known}); add it to the "
-            "worker's `images` setting or ask for one of these with `dist:`."
-        )
-    image = Image(name, Path("/") if path == HOST else Path(path))
+def known_names(images: dict[str, str], data_dir: Path) -> list[str]:
+    """Every name a job's dist can ask for: configured ones and built ones."""
+    built = [image.name for image in imagestore.all_built(data_dir)]
+    return sorted({*images, *built})
+
+
+def missing(name: str, images: dict[str, str], data_dir: Path) -> JobStartError:
+    known = ", ".join(known_names(images, data_dir)) or "none"
+    return JobStartError(
+        f"This worker has no image {name!r} (images here: {known}); add it to the "
+        "worker's `images` setting, build it with `roundhouse image build`, or ask for "
+        "one of these with `dist:`."
+    )
+
+
+def resolve(name: str, images: dict[str, str], data_dir: Path) -> Image:
+    """The image a job asks for, or JobStartError naming the images this worker has.
+
+    An `images` value is "host", a root filesystem directory, or the name of a built image;
+    a name with no entry may be a built image's too.
+    """
+    value = images.get(name, name)
+    if value == HOST:
+        return Image(name, Path("/"))
+    if "/" in value:  # a directory
+        image = Image(name, Path(value))
+    else:
+        built = imagestore.find(data_dir, value)
+        if built is None:
+            raise missing(value, images, data_dir)
+        image = Image(name, built.rootfs)
     if not (image.root / "usr").is_dir():
         raise JobStartError(
             f"Image {name!r} of this worker is {image.root}, which is not a root filesystem "

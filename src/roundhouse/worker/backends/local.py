@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 from roundhouse.protocol import JobPayload
+from roundhouse.worker.backends import cabundle
 from roundhouse.worker.backends.base import Backend, CacheDirs, RunningJob
 
 KILL_GRACE_SECONDS = 1.0
@@ -106,6 +107,9 @@ class LocalJob(RunningJob):
 class LocalBackend(Backend):
     name = "local"
 
+    def __init__(self, ca_extra: str | None = None) -> None:
+        self.ca_extra = ca_extra  # PEM certificates jobs trust besides the host's (cabundle.py)
+
     async def start(
         self, payload: JobPayload, work_dir: Path, cache: CacheDirs | None = None
     ) -> RunningJob:
@@ -119,6 +123,11 @@ class LocalBackend(Backend):
         if cache is not None:
             env["ROUNDHOUSE_CACHE_FETCHED"] = str(cache.fetched)
             env["ROUNDHOUSE_CACHE_STORE"] = str(cache.store)
+        if self.ca_extra is not None:
+            # The host's trust store is not the job's to change: variables point at a copy.
+            ca_dir = job_dir / "ca"
+            cabundle.write_files(ca_dir, cabundle.system_bundle(Path("/")), self.ca_extra)
+            env.update(cabundle.environment(str(ca_dir)))
         write_end, output = await output_pipe()
         try:
             process = await asyncio.create_subprocess_exec(
