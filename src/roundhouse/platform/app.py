@@ -14,10 +14,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from roundhouse.platform.api import builds, cache, hooks, keys, repo_settings, repos, system
+from roundhouse.platform.api import (
+    builds,
+    cache,
+    hooks,
+    keys,
+    people,
+    repo_settings,
+    repos,
+    system,
+)
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
-from roundhouse.platform.web import pages
+from roundhouse.platform.web import login, pages
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -61,13 +70,15 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
 
     app.include_router(system.health_router)
     app.include_router(hooks.router)
-    # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key)
-    # as a slug.
+    # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key,
+    # /permissions) as a slug.
     app.include_router(repo_settings.router, prefix="/api")
     app.include_router(keys.router, prefix="/api")
+    app.include_router(people.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
     app.include_router(system.router, prefix="/api")
     app.include_router(cache.router, prefix="/api")
+    app.include_router(login.router)
     pages.mount(app)
     return app

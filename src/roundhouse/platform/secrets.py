@@ -14,6 +14,7 @@ as an anonymous "invalid token", and a later key rotation can tell old values fr
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -96,7 +97,13 @@ class AtRest:
     def __init__(self, key: str | bytes) -> None:
         data = key.encode() if isinstance(key, str) else key
         self._fernet = Fernet(data.strip())
+        self._key = data.strip()
         self.key_id = key_id(data)
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for another use (e.g. signing session cookies), made from the instance key so
+        that every platform process has the same one, and independent of it."""
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AtRest:

@@ -4,8 +4,9 @@
                                                           default branch's; 404 if none
     PUT /api/cache/{repo_id}/{branch}/{name}               body: the archive (tar.gz)
 
-Callers present an API token, or the job token of a running attempt of that repository (the
-payload's cache.token, platform/cache.py), so a job's worker reaches only its own repository.
+Callers present an API token of a user with pull (fetch) or push (store) access, or the job
+token of a running attempt of that repository (the payload's cache.token, platform/cache.py),
+so a job's worker reaches only its own repository.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from roundhouse.db.models import Job, Repository
-from roundhouse.platform.api.deps import ServicesDep, token_of
+from roundhouse.platform.api.deps import ServicesDep, denied, token_of
 from roundhouse.platform.auth import user_for_token
 from roundhouse.platform.cache import ArchiveTooLarge, CacheStore, parse_job_token, valid_name
+from roundhouse.platform.roles import PULL, PUSH, at_least, role_on
 from roundhouse.protocol import FINISHED_STATES
 
 router = APIRouter()
@@ -36,12 +38,21 @@ async def cache_repository(
     if not valid_name(name):
         raise HTTPException(422, f"{name!r} is not a cache name (letters, digits, '._-').")
     token = token_of(request)
+    what = f"Repository {repo_id}"
     async with svc.ctx.sessions() as session, session.begin():
+        repository = await session.get(Repository, repo_id)
         allowed = False
         if token:
             job_token = parse_job_token(token)
             if job_token is None:
-                allowed = await user_for_token(session, token) is not None
+                user = await user_for_token(session, token)
+                if user is not None:
+                    role = await role_on(session, user, repository) if repository else None
+                    # Reading a cache is pulling; storing one changes what builds get.
+                    minimum = PULL if request.method in ("GET", "HEAD") else PUSH
+                    if repository is None or not at_least(role, minimum):
+                        raise denied(what, user, role, minimum)
+                    allowed = True
             else:
                 job = await session.get(Job, job_token[0])
                 allowed = (
@@ -54,9 +65,8 @@ async def cache_repository(
             raise HTTPException(
                 401, "A valid API token or job cache token is required: 'Authorization: token …'."
             )
-        repository = await session.get(Repository, repo_id)
         if repository is None:
-            raise HTTPException(404, f"Repository {repo_id} not found.")
+            raise HTTPException(404, f"{what} not found.")
         session.expunge(repository)
         return repository
 
