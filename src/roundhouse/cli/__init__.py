@@ -11,12 +11,12 @@ from typing import NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from roundhouse.cli import builds, daemons, fleet, local, ops, repos, server, yml
+from roundhouse.cli import builds, daemons, fleet, local, ops, people, repos, server, yml
 from roundhouse.cli.common import app
 from roundhouse.client import ClientError
 
 # Importing a command module registers its commands on `app`.
-COMMAND_MODULES = (server, daemons, repos, builds, fleet, yml, local, ops)
+COMMAND_MODULES = (server, daemons, repos, builds, fleet, yml, local, ops, people)
 
 
 def main() -> None:
