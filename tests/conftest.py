@@ -22,8 +22,8 @@ import uvicorn
 from roundhouse.settings import Settings
 from roundhouse.up import AllInOne
 
-# Fixtures of the forge tests (fake forge API, repositories connected by webhook).
-pytest_plugins = ["tests.forges"]
+# Fixtures of the forge tests (fake forge API, repositories connected by webhook, OAuth).
+pytest_plugins = ["tests.forges", "tests.oauth_provider"]
 
 POSTGRES_BASE = os.environ.get(
     "ROUNDHOUSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
