@@ -131,6 +131,12 @@ async def test_tokens_are_shown_once_listed_and_revocable(system: Running) -> No
         code, output = await cli(system, "tokens", "revoke", str(ci_id))
         assert code == 0, output
         assert (await holder.get("/api/user")).status_code == 401
+        # Even what anybody may read: a revoked token is refused, not taken as nobody's.
+        public = await holder.get("/api/repos")
+        assert public.status_code == 401
+        assert public.json()["error"] == (
+            "The API token is not valid: it was revoked, or its user is suspended."
+        )
     code, output = await cli(system, "tokens", "revoke", str(ci_id))
     assert code == 1
     assert f"You have no token {ci_id}." in output

@@ -40,13 +40,21 @@ def token_of(request: Request) -> str | None:
 
 
 async def current_user(request: Request, svc: ServicesDep) -> User | None:
-    """The caller by API token, else by session cookie; None: anonymous. Suspended users are
-    anonymous. A write through the session cookie needs the page's CSRF token in a header."""
+    """The caller by API token (401 for a token that is not valid), else by session cookie;
+    None: anonymous. A suspended user's session counts as none. A write through the session
+    cookie needs the page's CSRF token in a header."""
     token = token_of(request)
     signer = svc.ctx.session_signer
     if token:
         async with svc.ctx.sessions() as session, session.begin():
-            return await user_for_token(session, token)
+            user = await user_for_token(session, token)
+        if user is None:
+            # Refused rather than taken as anonymous: a script with a revoked token should
+            # hear so, not quietly see less.
+            raise HTTPException(
+                401, "The API token is not valid: it was revoked, or its user is suspended."
+            )
+        return user
     browser = signer.read(request)
     if browser is None:
         return None
