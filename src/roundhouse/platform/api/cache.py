@@ -19,10 +19,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from roundhouse.db.models import Job, Repository
-from roundhouse.platform.api.deps import ServicesDep, denied, token_of
+from roundhouse.platform.api.deps import ServicesDep, find_repository, token_of
 from roundhouse.platform.auth import user_for_token
 from roundhouse.platform.cache import ArchiveTooLarge, CacheStore, parse_job_token, valid_name
-from roundhouse.platform.roles import PULL, PUSH, at_least, role_on
+from roundhouse.platform.roles import PULL, PUSH
 from roundhouse.protocol import FINISHED_STATES
 
 router = APIRouter()
@@ -38,20 +38,16 @@ async def cache_repository(
     if not valid_name(name):
         raise HTTPException(422, f"{name!r} is not a cache name (letters, digits, '._-').")
     token = token_of(request)
-    what = f"Repository {repo_id}"
     async with svc.ctx.sessions() as session, session.begin():
-        repository = await session.get(Repository, repo_id)
         allowed = False
         if token:
             job_token = parse_job_token(token)
             if job_token is None:
                 user = await user_for_token(session, token)
                 if user is not None:
-                    role = await role_on(session, user, repository) if repository else None
                     # Reading a cache is pulling; storing one changes what builds get.
                     minimum = PULL if request.method in ("GET", "HEAD") else PUSH
-                    if repository is None or not at_least(role, minimum):
-                        raise denied(what, user, role, minimum)
+                    await find_repository(session, str(repo_id), user, minimum)
                     allowed = True
             else:
                 job = await session.get(Job, job_token[0])
@@ -65,8 +61,9 @@ async def cache_repository(
             raise HTTPException(
                 401, "A valid API token or job cache token is required: 'Authorization: token …'."
             )
+        repository = await session.get(Repository, repo_id)
         if repository is None:
-            raise HTTPException(404, f"{what} not found.")
+            raise HTTPException(404, f"Repository {repo_id} not found.")
         session.expunge(repository)
         return repository
 
