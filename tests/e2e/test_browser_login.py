@@ -5,26 +5,17 @@ page's restart button works with the session cookie and its CSRF header; signing
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.conftest import GitRepo, Running, wait_for
+from tests.e2e import test_browser as browser_tests
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.people import grant
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="chromium is not installed (make browser)"
-    ),
-]
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+# Chromium only where it is installed, and one database: as the other browser tests.
+pytestmark = browser_tests.pytestmark
+database_url = browser_tests.database_url
 
 
 async def test_sign_in_restart_a_build_and_sign_out(
