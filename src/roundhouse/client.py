@@ -80,6 +80,9 @@ class Client:
     def post(self, path: str, body: Any = None) -> Any:
         return self._send("POST", path, json=body)
 
+    def put(self, path: str, body: Any = None) -> Any:
+        return self._send("PUT", path, json=body)
+
     def patch(self, path: str, body: Any = None) -> Any:
         return self._send("PATCH", path, json=body)
 

@@ -56,6 +56,25 @@ class QueueRule(BaseModel):
     queue_key: str | None = None
 
 
+class OAuthApp(BaseModel):
+    """An OAuth application registered on a forge for signing in to Roundhouse."""
+
+    model_config = {"extra": "forbid"}
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    url: str = ""  # default: github.com, gitlab.com; Gitea has none
+    api_url: str = ""  # default: derived from url as the forge documents it
+    callback_url: str = ""
+
+    @field_validator("url", "api_url", "callback_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     """Every setting of the platform and the worker; see docs/operations.md."""
 
@@ -92,6 +111,13 @@ class Settings(BaseSettings):
     encryption_key_file: Path | None = None
     # Bits of a new repository RSA key for `secure:` values; Travis uses 4096.
     repository_key_bits: int = Field(4096, ge=2048, le=16384)
+
+    # Browser sessions (signed cookies) last this many seconds after signing in.
+    session_max_age: int = Field(14 * 24 * 3600, gt=0)
+    # OAuth login per forge ("github", "gitea", "gitlab"): client_id, client_secret, url
+    # (the forge's web address, e.g. a GitHub Enterprise host) and the registered
+    # callback_url, which must be <public_url>/auth/<forge>/callback (docs/forges.md).
+    oauth: dict[Literal["github", "gitea", "gitlab"], OAuthApp] = Field(default_factory=dict)
 
     # webhooks: the largest body a hook may send (413 beyond), and how commit statuses are
     # retried: attempts in all, the first pause in seconds (doubled after each attempt).
@@ -262,7 +288,9 @@ def load(config: Path | None = None, *, worker: bool = False, **overrides: Any) 
     )
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return model(**given)
+        settings = model(**given)
+        check_oauth_callbacks(settings)
+        return settings
     except ValidationError as error:
         raise SettingsError(explain(error, toml_file, set(given))) from None
     except SourceError as error:  # a structured ROUNDHOUSE_* value that is not JSON
@@ -271,6 +299,36 @@ def load(config: Path | None = None, *, worker: bool = False, **overrides: Any) 
         raise SettingsError(
             f"The settings file {toml_file} cannot be read ({error}); fix its TOML syntax."
         ) from None
+
+
+def oauth_callback(settings: Settings, forge: str) -> str:
+    """The callback URL the forge's OAuth application must have registered."""
+    return f"{settings.public_url}/auth/{forge}/callback"
+
+
+def check_oauth_callbacks(settings: Settings) -> None:
+    """A forge sends people back to the callback URL it has registered; one that is not this
+    platform's would fail every login after the forge's consent page, so refuse to start."""
+    for forge, oauth_app in sorted(settings.oauth.items()):
+        expected = oauth_callback(settings, forge)
+        if forge == "gitea" and not oauth_app.url:
+            raise SettingsError(
+                "Setting oauth.gitea.url is missing: Gitea has no default address; set it to "
+                "the Gitea server's web address, such as https://gitea.example.com."
+            )
+        if not oauth_app.callback_url:
+            raise SettingsError(
+                f"Setting oauth.{forge}.callback_url is missing: register {expected} as the "
+                f"callback URL of the {forge} OAuth application and set "
+                f"oauth.{forge}.callback_url to it."
+            )
+        if oauth_app.callback_url != expected:
+            raise SettingsError(
+                f"Setting oauth.{forge}.callback_url = {oauth_app.callback_url!r} does not "
+                f"match public_url {settings.public_url!r}: register {expected} as the "
+                f"callback URL of the {forge} OAuth application and set "
+                f"oauth.{forge}.callback_url to it (or fix public_url)."
+            )
 
 
 def explain_undecodable(message: str) -> str:

@@ -95,8 +95,10 @@ async def test_writes_without_a_token_are_401(
         cancel = await anonymous.post(f"/api/job/{UNKNOWN_ID}/cancel")
         readable = await anonymous.get(f"/api/repo/{slug}")
 
-    for response in (add, trigger, wrong, cancel):
+    for response in (add, trigger, wrong):
         assert "token" in error_of(response, 401)
+    # What the caller may not read is not found, whether it exists or not.
+    assert error_of(cancel, 404) == f"Job {UNKNOWN_ID} not found."
     assert readable.status_code == 200  # a public repository is readable without one
     assert len((await system.http.get("/api/repos")).json()["repositories"]) >= 1
     assert (await system.http.get(f"/api/repo/{slug}/requests")).json()["requests"] == []

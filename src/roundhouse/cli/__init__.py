@@ -25,6 +25,7 @@ from roundhouse.cli import (
     ops,
     repos,
     server,
+    tokens,
     users,
     yml,
 )
@@ -48,6 +49,7 @@ COMMAND_MODULES = (
     doctor,
     console,
     image,
+    tokens,
 )
 
 

@@ -78,6 +78,44 @@ class User(Base):
     sync_lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     synced_at: Mapped[datetime | None] = mapped_column(default=None)
     sync_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # argon2 hash of the local password; None: no password login (tokens or OAuth only).
+    password_hash: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Permission(Base):
+    """A user's role on one repository: admin, push or pull (Travis's model)."""
+
+    __tablename__ = "permissions"
+    __table_args__ = (UniqueConstraint("user_id", "repository_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    repository_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(10))
+
+
+class OwnerAdmin(Base):
+    """A user who is admin of every repository of an owner (the slug's part before "/")."""
+
+    __tablename__ = "owner_admins"
+    __table_args__ = (UniqueConstraint("user_id", "owner"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(String(200))
+
+
+class Identity(Base):
+    """A forge account (OAuth login) linked to a user; `login` is the forge's login."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    login: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiToken(Base):

@@ -22,6 +22,7 @@ from roundhouse.platform.api import (
     env_vars,
     hooks,
     keys,
+    people,
     repo_settings,
     repos,
     system,
@@ -29,7 +30,7 @@ from roundhouse.platform.api import (
 )
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
-from roundhouse.platform.web import badges, pages
+from roundhouse.platform.web import badges, login, pages
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -74,11 +75,12 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(system.health_router)
     app.include_router(hooks.router)
     # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key,
-    # /crons, /env_vars) as a slug.
+    # /crons, /env_vars, /permissions) as a slug.
     app.include_router(repo_settings.router, prefix="/api")
     app.include_router(keys.router, prefix="/api")
     app.include_router(crons.router, prefix="/api")
     app.include_router(env_vars.router, prefix="/api")
+    app.include_router(people.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
     # Before system: /workers/token and /workers/hello are not worker names.
@@ -86,6 +88,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(system.router, prefix="/api")
     app.include_router(cache.router, prefix="/api")
     app.include_router(user_admin.router, prefix="/api")
+    app.include_router(login.router)
     # Before the pages: their /{owner}/{name} would take /owner/name.svg.
     app.include_router(badges.router)
     pages.mount(app)

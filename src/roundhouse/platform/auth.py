@@ -1,4 +1,4 @@
-"""API tokens: the admin account and its token file, token checks for the API.
+"""API tokens: the admin account and its token file, token checks, listing and revoking.
 
 Tokens are random; only their SHA-256 is stored, so a database dump reveals none.
 """
@@ -64,3 +64,20 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         row.last_used_at = now
     return row.user
+
+
+async def tokens_of(session: AsyncSession, user: User) -> list[ApiToken]:
+    return list(
+        await session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+        )
+    )
+
+
+async def revoke_token(session: AsyncSession, user: User, token_id: int) -> bool:
+    """Delete one of the user's tokens; False when they have none of that id."""
+    row = await session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        return False
+    await session.delete(row)
+    return True

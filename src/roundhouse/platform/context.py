@@ -17,6 +17,7 @@ from roundhouse.db.session import SessionFactory
 from roundhouse.platform.events import EventBus
 from roundhouse.platform.git import Mirror
 from roundhouse.platform.secrets import AtRest
+from roundhouse.platform.sessions import SessionSigner
 from roundhouse.settings import Settings
 
 
@@ -46,6 +47,12 @@ class PlatformContext:
     def at_rest(self) -> AtRest:
         """The instance key, read (or made) on first use; Services.start asks for it at once."""
         return AtRest.from_settings(self.settings)
+
+    @cached_property
+    def session_signer(self) -> SessionSigner:
+        secure = self.settings.public_url.startswith("https://")
+        key = self.at_rest.derive("session cookies")
+        return SessionSigner(key, self.settings.session_max_age, secure)
 
     def mirror(self, repository_id: int, url: str) -> Mirror:
         mirror = self.mirrors.get(repository_id)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse import travisyml
 from roundhouse.db.models import Build, Job, JobTransition, Repository, Request, utcnow
+from roundhouse.platform.accounts import suspended_sender
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.git import GitError
 from roundhouse.platform.imports import MirrorImports, Source
@@ -105,6 +106,8 @@ class Gatekeeper:
         reason = disabled(request, repository) or await suspended_reason(session, request.sender)
         if reason:
             raise Rejected(reason)
+        if await suspended_sender(session, request.sender, request.event_type, repository.forge):
+            raise Rejected(f"The sender {request.sender} is suspended on this Roundhouse.")
         if not (request.sha or request.branch or request.pull_request_number):
             raise Rejected("The request names neither a branch nor a commit.")
         mirror = self.ctx.mirror(repository.id, repository.url)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 import re
 from collections.abc import Sequence
@@ -162,6 +163,11 @@ class AtRest:
         self.key_id = key_id(ring[0])
         self._aes = {key_id(k): AESGCM(_aes_key(k)) for k in ring}
         self._fernet = {key_id(k): Fernet(k.encode()) for k in ring}
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for another use (e.g. signing session cookies), made from the instance key so
+        that every platform process has the same one, and independent of it."""
+        return hmac.new(self.keys[0].encode(), purpose.encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AtRest:

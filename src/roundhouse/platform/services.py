@@ -26,7 +26,7 @@ from roundhouse.platform.scheduler import Scheduler
 from roundhouse.platform.statuses import StatusReporter
 from roundhouse.platform.triggers import Triggers
 from roundhouse.platform.workers import WorkerRegistry
-from roundhouse.settings import Settings
+from roundhouse.settings import Settings, check_oauth_callbacks
 
 
 @dataclass
@@ -84,6 +84,7 @@ class Services:
 
     async def start(self, *, poll: bool = True) -> None:
         settings = self.ctx.settings
+        check_oauth_callbacks(settings)  # also when the settings were not made by load()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate(settings.database_url)
         async with self.ctx.sessions() as session, session.begin():

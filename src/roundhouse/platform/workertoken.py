@@ -7,19 +7,17 @@ installation knows it without storing it; a new instance key gives a new worker 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 
-from roundhouse.platform.secrets import encryption_key
+from roundhouse.platform.secrets import AtRest
 from roundhouse.settings import Settings
 
-PURPOSE = b"roundhouse worker token"
+PURPOSE = "roundhouse worker token"
 
 
 def worker_token(settings: Settings) -> str:
     """The token workers put in their `token` setting (`roundhouse workers token`)."""
-    key = encryption_key(settings, create=True).encode()
-    digest = hmac.new(key, PURPOSE, hashlib.sha256).digest()
+    digest = AtRest.from_settings(settings).derive(PURPOSE)
     return "rhw_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 

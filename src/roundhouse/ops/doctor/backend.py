@@ -47,7 +47,7 @@ def images(settings: Settings, made: Backend) -> list[Check]:
     for dist, reference in sorted(settings.images.items()):
         if settings.backend == "bwrap":
             try:
-                resolve(dist, settings.images)
+                resolve(dist, settings.images, settings.data_dir)
             except JobStartError as error:
                 checks.append(fail(f"image {dist}", str(error), "fix the images setting"))
                 continue

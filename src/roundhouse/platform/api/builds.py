@@ -16,16 +16,17 @@ from sse_starlette.sse import EventSourceResponse
 
 from roundhouse.db.models import Job, JobTransition
 from roundhouse.platform.api import serialize
-from roundhouse.platform.api.deps import MaybeUserDep, ServicesDep, UserDep, find_build, find_job
+from roundhouse.platform.api.deps import CanPull, CanPush, ServicesDep
 from roundhouse.platform.notify.delivery import summary
 
 router = APIRouter()
 
 
 @router.get("/build/{build_id}")
-async def get_build(build_id: int, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
+async def get_build(build_id: int, svc: ServicesDep, access: CanPull) -> dict[str, Any]:
+    build = access.build
+    assert build is not None  # the path names it
     async with svc.ctx.sessions() as session:
-        build = await find_build(session, build_id, user)
         jobs = list(
             await session.scalars(select(Job).where(Job.build_id == build_id).order_by(Job.id))
         )
@@ -35,22 +36,19 @@ async def get_build(build_id: int, svc: ServicesDep, user: MaybeUserDep) -> dict
 
 
 @router.get("/build/{build_id}/jobs")
-async def get_build_jobs(build_id: int, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
-    return {"jobs": (await get_build(build_id, svc, user))["jobs"]}
+async def get_build_jobs(build_id: int, svc: ServicesDep, access: CanPull) -> dict[str, Any]:
+    return {"jobs": (await get_build(build_id, svc, access))["jobs"]}
 
 
 @router.post("/build/{build_id}/cancel", status_code=202)
-async def cancel_build(build_id: int, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        await find_build(session, build_id, user)
+async def cancel_build(build_id: int, svc: ServicesDep, access: CanPush) -> dict[str, Any]:
     return {"canceled_jobs": await svc.hub.cancel_build(build_id)}
 
 
 @router.post("/build/{build_id}/restart", status_code=202)
-async def restart_build(build_id: int, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        build = await find_build(session, build_id, user)
-        state = build.state
+async def restart_build(build_id: int, svc: ServicesDep, access: CanPush) -> dict[str, Any]:
+    assert access.build is not None  # the path names it
+    state = access.build.state
     restarted = await svc.hub.restart_build(build_id)
     if not restarted:
         raise HTTPException(
@@ -60,9 +58,10 @@ async def restart_build(build_id: int, svc: ServicesDep, user: UserDep) -> dict[
 
 
 @router.get("/job/{job_id}")
-async def get_job(job_id: int, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
+async def get_job(job_id: int, svc: ServicesDep, access: CanPull) -> dict[str, Any]:
+    job = access.job
+    assert job is not None  # the path names it
     async with svc.ctx.sessions() as session:
-        job = await find_job(session, job_id, user)
         history = list(
             await session.scalars(
                 select(JobTransition)
@@ -74,28 +73,24 @@ async def get_job(job_id: int, svc: ServicesDep, user: MaybeUserDep) -> dict[str
 
 
 @router.post("/job/{job_id}/cancel", status_code=202)
-async def cancel_job(job_id: int, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        job = await find_job(session, job_id, user)
-        state = job.state
+async def cancel_job(job_id: int, svc: ServicesDep, access: CanPush) -> dict[str, Any]:
+    assert access.job is not None  # the path names it
+    state = access.job.state
     if not await svc.hub.cancel_job(job_id):
         raise HTTPException(409, f"Job {job_id} is {state}; it cannot be canceled.")
     return {"canceled": job_id}
 
 
 @router.post("/job/{job_id}/restart", status_code=202)
-async def restart_job(job_id: int, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        job = await find_job(session, job_id, user)
-        state = job.state
+async def restart_job(job_id: int, svc: ServicesDep, access: CanPush) -> dict[str, Any]:
+    assert access.job is not None  # the path names it
+    state = access.job.state
     if not await svc.hub.restart_job(job_id):
         raise HTTPException(409, f"Job {job_id} is {state}; only a finished job can be restarted.")
     return {"restarted": job_id}
 
 
-async def _read_log(job_id: int, svc: ServicesDep, user: MaybeUserDep) -> tuple[str, bool]:
-    async with svc.ctx.sessions() as session:
-        await find_job(session, job_id, user)
+async def _read_log(job_id: int, svc: ServicesDep) -> tuple[str, bool]:
     result = await svc.logs.read(job_id)
     if result is None:
         raise HTTPException(404, f"Job {job_id} not found.")
@@ -103,22 +98,19 @@ async def _read_log(job_id: int, svc: ServicesDep, user: MaybeUserDep) -> tuple[
 
 
 @router.get("/job/{job_id}/log")
-async def get_log(job_id: int, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
-    content, complete = await _read_log(job_id, svc, user)
+async def get_log(job_id: int, svc: ServicesDep, access: CanPull) -> dict[str, Any]:
+    content, complete = await _read_log(job_id, svc)
     return {"@type": "log", "job_id": job_id, "content": content, "complete": complete}
 
 
 @router.get("/job/{job_id}/log.txt", response_class=PlainTextResponse)
-async def get_log_text(job_id: int, svc: ServicesDep, user: MaybeUserDep) -> PlainTextResponse:
-    content, _ = await _read_log(job_id, svc, user)
+async def get_log_text(job_id: int, svc: ServicesDep, access: CanPull) -> PlainTextResponse:
+    content, _ = await _read_log(job_id, svc)
     return PlainTextResponse(content)
 
 
 @router.get("/job/{job_id}/log/stream")
-async def stream_log(job_id: int, svc: ServicesDep, user: MaybeUserDep) -> EventSourceResponse:
-    async with svc.ctx.sessions() as session:
-        await find_job(session, job_id, user)
-
+async def stream_log(job_id: int, svc: ServicesDep, access: CanPull) -> EventSourceResponse:
     async def events() -> AsyncIterator[dict[str, str]]:
         async for piece in svc.logs.follow(job_id):
             yield {"event": "log", "data": json.dumps({"content": piece})}

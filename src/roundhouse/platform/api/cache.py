@@ -4,8 +4,9 @@
                                                           default branch's; 404 if none
     PUT /api/cache/{repo_id}/{branch}/{name}               body: the archive (tar.gz)
 
-Callers present an API token, or the job token of a running attempt of that repository (the
-payload's cache.token, platform/cache.py), so a job's worker reaches only its own repository.
+Callers present an API token of a user with pull (fetch) or push (store) access, or the job
+token of a running attempt of that repository (the payload's cache.token, platform/cache.py),
+so a job's worker reaches only its own repository.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from roundhouse.db.models import Job, Repository
-from roundhouse.platform.api.deps import ServicesDep, token_of
+from roundhouse.platform.api.deps import ServicesDep, find_repository, token_of
 from roundhouse.platform.auth import user_for_token
 from roundhouse.platform.cache import ArchiveTooLarge, CacheStore, parse_job_token, valid_name
+from roundhouse.platform.roles import PULL, PUSH
 from roundhouse.protocol import FINISHED_STATES
 
 router = APIRouter()
@@ -41,7 +43,12 @@ async def cache_repository(
         if token:
             job_token = parse_job_token(token)
             if job_token is None:
-                allowed = await user_for_token(session, token) is not None
+                user = await user_for_token(session, token)
+                if user is not None:
+                    # Reading a cache is pulling; storing one changes what builds get.
+                    minimum = PULL if request.method in ("GET", "HEAD") else PUSH
+                    await find_repository(session, str(repo_id), user, minimum)
+                    allowed = True
             else:
                 job = await session.get(Job, job_token[0])
                 allowed = (

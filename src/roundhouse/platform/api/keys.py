@@ -11,16 +11,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from roundhouse.platform.api.deps import MaybeUserDep, ServicesDep, find_repository
+from roundhouse.platform.api.deps import CanPull, ServicesDep
 
 router = APIRouter()
 
 
 @router.get("/repo/{slug:path}/key")
-async def get_key(slug: str, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
-        repository_id, repository_slug = repo.id, repo.slug
+async def get_key(slug: str, svc: ServicesDep, access: CanPull) -> dict[str, Any]:
+    repository_id, repository_slug = access.repository.id, access.repository.slug
     key = await svc.keys.public_key(repository_id)
     return {
         "@type": "key_pair",

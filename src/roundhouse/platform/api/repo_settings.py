@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from roundhouse.db.models import Repository
 from roundhouse.platform import repo_secrets
-from roundhouse.platform.api.deps import ServicesDep, UserDep, find_repository
+from roundhouse.platform.api.deps import CanAdmin, ServicesDep
 
 router = APIRouter()
 SWITCHES = (
@@ -69,17 +69,18 @@ def settings_of(repo: Repository) -> dict[str, Any]:
 
 
 @router.get("/repo/{slug:path}/settings")
-async def get_settings(slug: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        return settings_of(await find_repository(session, slug, user))
+async def get_settings(slug: str, svc: ServicesDep, access: CanAdmin) -> dict[str, Any]:
+    return settings_of(access.repository)
 
 
 @router.patch("/repo/{slug:path}/settings")
 async def change_settings(
-    slug: str, body: SettingsChange, svc: ServicesDep, user: UserDep
+    slug: str, body: SettingsChange, svc: ServicesDep, access: CanAdmin
 ) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
-        repo = await find_repository(session, slug, user)
+        repo = await session.get(Repository, access.repository.id)
+        if repo is None:  # removed a moment ago
+            raise HTTPException(404, f"Repository {slug!r} not found.")
         for name in body.model_fields_set:
             value = getattr(body, name)
             if name == "maximum_number_of_builds":

@@ -13,11 +13,19 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from roundhouse.db.models import Build, Repository, Request, utcnow
+from roundhouse.db.models import Build, Permission, Repository, Request, utcnow
 from roundhouse.platform import repo_secrets
 from roundhouse.platform.api import serialize
-from roundhouse.platform.api.deps import MaybeUserDep, ServicesDep, UserDep, find_repository
+from roundhouse.platform.api.deps import (
+    CanAdmin,
+    CanPull,
+    CanPush,
+    MaybeUserDep,
+    ServicesDep,
+    SignedIn,
+)
 from roundhouse.platform.git import GitError, ls_remote_heads
+from roundhouse.platform.roles import ADMIN, readable_by
 
 router = APIRouter()
 SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -54,9 +62,7 @@ def slug_from_url(url: str) -> str:
 @router.get("/repos")
 async def list_repos(svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
     async with svc.ctx.sessions() as session:
-        query = select(Repository).order_by(Repository.slug)
-        if user is None:
-            query = query.where(Repository.private.is_(False))
+        query = select(Repository).where(readable_by(user)).order_by(Repository.slug)
         repos = list(await session.scalars(query))
         last_ids = dict(
             (
@@ -74,7 +80,8 @@ async def list_repos(svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
 
 
 @router.post("/repos", status_code=201)
-async def add_repo(body: NewRepository, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def add_repo(body: NewRepository, svc: ServicesDep, user: SignedIn) -> dict[str, Any]:
+    """Anybody signed in may add a repository, and becomes its admin."""
     slug = body.slug or slug_from_url(body.url)
     if not SLUG.match(slug):
         raise HTTPException(422, f"Slug {slug!r} is not of the form owner/name.")
@@ -96,14 +103,15 @@ async def add_repo(body: NewRepository, svc: ServicesDep, user: UserDep) -> dict
         repo.last_polled_at = utcnow()
         session.add(repo)
         await session.flush()
+        session.add(Permission(user_id=user.id, repository_id=repo.id, role=ADMIN))
         data = serialize.repository(repo, svc.ctx.settings.public_url)
     return data
 
 
 @router.get("/repo/{slug:path}/requests")
-async def list_requests(slug: str, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
+async def list_requests(slug: str, svc: ServicesDep, access: CanPull) -> dict[str, Any]:
+    repo = access.repository
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
         rows = await session.scalars(
             select(Request)
             .where(Request.repository_id == repo.id)
@@ -114,9 +122,10 @@ async def list_requests(slug: str, svc: ServicesDep, user: MaybeUserDep) -> dict
 
 
 @router.post("/repo/{slug:path}/requests", status_code=202)
-async def trigger(slug: str, body: TriggerBody, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
+async def trigger(
+    slug: str, body: TriggerBody, svc: ServicesDep, access: CanPush
+) -> dict[str, Any]:
+    repo = access.repository
     spec = body.request
     if not spec.branch and not spec.sha:
         raise HTTPException(422, "The request needs a branch or a sha.")
@@ -131,7 +140,8 @@ async def trigger(slug: str, body: TriggerBody, svc: ServicesDep, user: UserDep)
         message=spec.message or "",
         config=config,
         merge_mode=spec.merge_mode,
-        sender=user.login,
+        # Who asked: the gatekeeper starts nothing for a user suspended in the meantime.
+        sender=access.user.login if access.user else None,
     )
     return {
         "@type": "pending",
@@ -141,19 +151,20 @@ async def trigger(slug: str, body: TriggerBody, svc: ServicesDep, user: UserDep)
 
 
 @router.delete("/repo/{slug:path}")
-async def remove_repo(slug: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def remove_repo(slug: str, svc: ServicesDep, access: CanAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
-        repo = await find_repository(session, slug, user)
-        await session.delete(repo)
+        repo = await session.get(Repository, access.repository.id)
+        if repo is not None:
+            await session.delete(repo)
     return {"removed": slug}
 
 
 @router.get("/repo/{slug:path}/builds")
 async def list_builds(
-    slug: str, svc: ServicesDep, user: MaybeUserDep, limit: int = 25
+    slug: str, svc: ServicesDep, access: CanPull, limit: int = 25
 ) -> dict[str, Any]:
+    repo = access.repository
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
         rows = await session.scalars(
             select(Build)
             .where(Build.repository_id == repo.id)
@@ -164,7 +175,7 @@ async def list_builds(
 
 
 @router.get("/repo/{slug:path}")
-async def get_repo(slug: str, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
-        return serialize.repository(repo, svc.ctx.settings.public_url)
+async def get_repo(slug: str, svc: ServicesDep, access: CanPull) -> dict[str, Any]:
+    data = serialize.repository(access.repository, svc.ctx.settings.public_url)
+    data["role"] = access.role
+    return data

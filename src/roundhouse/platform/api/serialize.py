@@ -8,7 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from roundhouse.db.models import Build, Cron, Job, JobTransition, Repository, Request, Worker
+from roundhouse.db.models import (
+    ApiToken,
+    Build,
+    Cron,
+    Identity,
+    Job,
+    JobTransition,
+    Repository,
+    Request,
+    User,
+    Worker,
+)
 from roundhouse.protocol import FINISHED_STATES
 
 
@@ -194,4 +205,31 @@ def cron(c: Cron) -> dict[str, Any]:
         "last_run_at": _time(c.last_run_at),
         "last_request_id": c.last_request_id,
         "last_skip_reason": c.last_skip_reason,
+    }
+
+
+def user_json(user: User, identities: list[Identity] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "@type": "user",
+        "id": user.id,
+        "login": user.login,
+        "name": user.name,
+        "email": user.email,
+        "admin": user.is_admin,
+        "suspended": user.suspended,
+        "password_set": user.password_hash is not None,
+        "created_at": _time(user.created_at),
+    }
+    if identities is not None:
+        data["identities"] = [{"provider": i.provider, "login": i.login} for i in identities]
+    return data
+
+
+def token_json(row: ApiToken) -> dict[str, Any]:
+    return {
+        "@type": "token",
+        "id": row.id,
+        "name": row.name,
+        "created_at": _time(row.created_at),
+        "last_used_at": _time(row.last_used_at),
     }

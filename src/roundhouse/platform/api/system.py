@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from roundhouse.db.models import Job, Worker
 from roundhouse.db.session import current_revision, head_revision
 from roundhouse.platform.api import serialize
-from roundhouse.platform.api.deps import ServicesDep, UserDep
+from roundhouse.platform.api.deps import InstanceAdmin, ServicesDep, SignedIn
 from roundhouse.platform.metrics import CONTENT_TYPE
 
 router = APIRouter()
@@ -24,7 +24,7 @@ health_router = APIRouter()
 
 
 @router.get("/workers")
-async def list_workers(svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def list_workers(svc: ServicesDep, user: SignedIn) -> dict[str, Any]:
     alive = {w.name for w in await svc.workers.alive()}
     async with svc.ctx.sessions() as session:
         rows = list(await session.scalars(select(Worker).order_by(Worker.name)))
@@ -35,7 +35,7 @@ async def list_workers(svc: ServicesDep, user: UserDep) -> dict[str, Any]:
 
 
 @router.post("/workers/{name}/drain", status_code=202)
-async def drain_worker(name: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def drain_worker(name: str, svc: ServicesDep, user: InstanceAdmin) -> dict[str, Any]:
     """Ask a worker to take no new jobs and stop once its running jobs are done."""
     if not await svc.workers.drain(name):
         raise HTTPException(404, f"No worker named {name} has ever sent a heartbeat.")
@@ -43,7 +43,7 @@ async def drain_worker(name: str, svc: ServicesDep, user: UserDep) -> dict[str, 
 
 
 @router.get("/queues")
-async def list_queues(svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def list_queues(svc: ServicesDep, user: SignedIn) -> dict[str, Any]:
     """Each queue: messages waiting in the broker and its consumers, the jobs queued for it,
     the live workers serving it, and why jobs routed to it wait (grouped by reason)."""
     alive = await svc.workers.alive()

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import User, utcnow
-from roundhouse.platform.api.deps import ServicesDep, UserDep
+from roundhouse.platform.api.deps import InstanceAdmin, ServicesDep
+from roundhouse.platform.api.serialize import user_json
 from roundhouse.platform.usersync import reset_syncs, sync_state
 
 router = APIRouter()
@@ -27,26 +28,14 @@ class ResetSync(BaseModel):
     login: str | None = None
 
 
-def _admin(user: User) -> None:
-    if not user.is_admin:
-        raise HTTPException(403, "Only administrators may manage users.")
-
-
 def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
 def user_of(user: User) -> dict[str, Any]:
     return {
-        "@type": "user",
-        "id": user.id,
-        "login": user.login,
-        "name": user.name,
-        "email": user.email,
-        "is_admin": user.is_admin,
-        "suspended": user.suspended,
+        **user_json(user),
         "suspended_at": _time(user.suspended_at),
-        "created_at": _time(user.created_at),
         "sync": {
             "state": sync_state(user, utcnow()),
             "requested_at": _time(user.sync_requested_at),
@@ -67,9 +56,8 @@ async def _find(session: AsyncSession, login: str) -> User:
 
 @router.get("/users")
 async def list_users(
-    svc: ServicesDep, user: UserDep, state: Literal["active", "suspended"] | None = None
+    svc: ServicesDep, user: InstanceAdmin, state: Literal["active", "suspended"] | None = None
 ) -> dict[str, Any]:
-    _admin(user)
     async with svc.ctx.sessions() as session:
         query = select(User).order_by(User.login)
         if state is not None:
@@ -78,8 +66,7 @@ async def list_users(
 
 
 @router.post("/users/{login}/suspend")
-async def suspend(login: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    _admin(user)
+async def suspend(login: str, svc: ServicesDep, user: InstanceAdmin) -> dict[str, Any]:
     if login == user.login:
         raise HTTPException(409, "You cannot suspend yourself; ask another administrator.")
     async with svc.ctx.sessions() as session, session.begin():
@@ -90,8 +77,7 @@ async def suspend(login: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]
 
 
 @router.post("/users/{login}/unsuspend")
-async def unsuspend(login: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    _admin(user)
+async def unsuspend(login: str, svc: ServicesDep, user: InstanceAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
         found = await _find(session, login)
         found.suspended, found.suspended_at = False, None
@@ -99,8 +85,7 @@ async def unsuspend(login: str, svc: ServicesDep, user: UserDep) -> dict[str, An
 
 
 @router.post("/users/{login}/sync", status_code=202)
-async def request_sync(login: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    _admin(user)
+async def request_sync(login: str, svc: ServicesDep, user: InstanceAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
         found = await _find(session, login)
         found.sync_requested_at = utcnow()
@@ -108,8 +93,7 @@ async def request_sync(login: str, svc: ServicesDep, user: UserDep) -> dict[str,
 
 
 @router.post("/users/reset_sync")
-async def reset_sync(body: ResetSync, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    _admin(user)
+async def reset_sync(body: ResetSync, svc: ServicesDep, user: InstanceAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
         if body.login is not None:
             await _find(session, body.login)

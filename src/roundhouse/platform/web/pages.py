@@ -10,17 +10,19 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette.sse import EventSourceResponse
 
-from roundhouse.db.models import Build, Job, JobTransition
+from roundhouse.db.models import Build, Job, JobTransition, User
 from roundhouse.db.models import Request as BuildRequest
 from roundhouse.platform.api import serialize
 from roundhouse.platform.api.deps import (
+    CanPull,
     MaybeUserDep,
     ServicesDep,
     find_build,
@@ -28,7 +30,6 @@ from roundhouse.platform.api.deps import (
     find_repository,
 )
 from roundhouse.platform.api.repos import list_repos
-from roundhouse.platform.auth import user_for_token
 from roundhouse.platform.notify.delivery import summary
 from roundhouse.platform.web.matrix import job_matrix
 
@@ -38,7 +39,15 @@ router = APIRouter()
 
 
 def render(request: Request, name: str, user: Any, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"user": user, **context})
+    """The page, with this browser's CSRF token for its forms and buttons."""
+    signer = request.app.state.services.ctx.session_signer
+    csrf_token, fresh = signer.csrf_for_page(request)
+    response = templates.TemplateResponse(
+        request, name, {"user": user, "csrf_token": csrf_token, **context}
+    )
+    if fresh is not None:
+        signer.remember_presession(response, fresh)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -47,25 +56,15 @@ async def repositories(request: Request, svc: ServicesDep, user: MaybeUserDep) -
     return render(request, "repos.html", user, repos=data["repositories"], topics=["repos"])
 
 
-@router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, user: MaybeUserDep) -> HTMLResponse:
-    return render(request, "login.html", user, error=None)
-
-
-@router.post("/login", response_model=None)
-async def login(request: Request, svc: ServicesDep, token: str = Form(...)) -> Response:
-    async with svc.ctx.sessions() as session, session.begin():
-        found = await user_for_token(session, token.strip())
-    if found is None:
-        return render(request, "login.html", None, error="That token is not valid.")
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie("roundhouse_token", token.strip(), httponly=True, samesite="strict")
-    return response
-
-
 @router.get("/api/events")
-async def events(svc: ServicesDep, topic: Annotated[list[str], Query()]) -> EventSourceResponse:
-    """Tells a page that something it shows changed; the page then re-reads itself."""
+async def events(
+    svc: ServicesDep, user: MaybeUserDep, topic: Annotated[list[str], Query()]
+) -> EventSourceResponse:
+    """Tells a page that something it shows changed; the page then re-reads itself. Topics of
+    repositories, builds and jobs the caller may not read are 404, like their pages."""
+    async with svc.ctx.sessions() as session:
+        for name in topic:
+            await check_topic(session, name, user)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         async with svc.ctx.bus.subscribe(*topic) as queue:
@@ -78,9 +77,29 @@ async def events(svc: ServicesDep, topic: Annotated[list[str], Query()]) -> Even
     return EventSourceResponse(stream(), ping=15)
 
 
+async def check_topic(session: AsyncSession, topic: str, user: User | None) -> None:
+    kind, _, key = topic.partition(":")
+    if kind == "repos" and not key:
+        return  # the list of repositories: each reader re-reads only what they may see
+    if not key.isdigit() or kind not in ("repo", "build", "job"):
+        raise HTTPException(404, f"No topic {topic!r}.")
+    if kind == "repo":
+        await find_repository(session, key, user)
+    elif kind == "build":
+        await find_build(session, int(key), user)
+    else:
+        await find_job(session, int(key), user)
+
+
 @router.get("/{owner}/{name}/builds/{build_id}", response_class=HTMLResponse)
 async def build_page(
-    request: Request, owner: str, name: str, build_id: int, svc: ServicesDep, user: MaybeUserDep
+    request: Request, owner: str, name: str, build_id: int, svc: ServicesDep, access: CanPull
+) -> HTMLResponse:
+    return await render_build(request, build_id, svc, access.user)
+
+
+async def render_build(
+    request: Request, build_id: int, svc: ServicesDep, user: User | None
 ) -> HTMLResponse:
     async with svc.ctx.sessions() as session:
         build = await find_build(session, build_id, user)
@@ -97,10 +116,11 @@ async def build_page(
 
 @router.get("/{owner}/{name}/jobs/{job_id}", response_class=HTMLResponse)
 async def job_page(
-    request: Request, owner: str, name: str, job_id: int, svc: ServicesDep, user: MaybeUserDep
+    request: Request, owner: str, name: str, job_id: int, svc: ServicesDep, access: CanPull
 ) -> HTMLResponse:
+    job, user = access.job, access.user
+    assert job is not None  # the path names it
     async with svc.ctx.sessions() as session:
-        job = await find_job(session, job_id, user)
         history = list(
             await session.scalars(
                 select(JobTransition)
@@ -118,10 +138,10 @@ async def job_page(
 
 @router.get("/{owner}/{name}/requests", response_class=HTMLResponse)
 async def requests_page(
-    request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
+    request: Request, owner: str, name: str, svc: ServicesDep, access: CanPull
 ) -> HTMLResponse:
+    repo, user = access.repository, access.user
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, f"{owner}/{name}", user)
         rows = await session.scalars(
             select(BuildRequest)
             .where(BuildRequest.repository_id == repo.id)
@@ -137,10 +157,10 @@ async def requests_page(
 
 @router.get("/{owner}/{name}/builds", response_class=HTMLResponse)
 async def builds_page(
-    request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
+    request: Request, owner: str, name: str, svc: ServicesDep, access: CanPull
 ) -> HTMLResponse:
+    repo, user = access.repository, access.user
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, f"{owner}/{name}", user)
         rows = await session.scalars(
             select(Build).where(Build.repository_id == repo.id).order_by(Build.id.desc()).limit(50)
         )
@@ -152,10 +172,10 @@ async def builds_page(
 
 @router.get("/{owner}/{name}", response_class=HTMLResponse, response_model=None)
 async def current_build(
-    request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
+    request: Request, owner: str, name: str, svc: ServicesDep, access: CanPull
 ) -> Response:
+    repo = access.repository
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, f"{owner}/{name}", user)
         latest = await session.scalar(
             select(Build.id)
             .where(Build.repository_id == repo.id)
@@ -164,7 +184,7 @@ async def current_build(
         )
     if latest is None:
         return RedirectResponse(f"/{repo.slug}/requests", status_code=303)
-    return await build_page(request, owner, name, latest, svc, user)
+    return await render_build(request, latest, svc, access.user)
 
 
 def mount(app: FastAPI) -> None:

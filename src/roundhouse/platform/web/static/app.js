@@ -642,13 +642,18 @@ class LogSearch {
   }
 }
 
-// Buttons that POST to the API (cancel, restart) with the session cookie.
+// Buttons that POST to the API (cancel, restart) with the session cookie, and the page's CSRF
+// token, without which the platform refuses a write made with the cookie.
 function wireButtons() {
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-post]");
     if (!button) return;
     button.disabled = true;
-    const response = await fetch(button.dataset.post, { method: "POST" });
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const response = await fetch(button.dataset.post, {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf },
+    });
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
       alert(body.error || response.statusText);
