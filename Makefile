@@ -29,7 +29,8 @@ test: $(STAMP) services browser lint
 	scripts/ensure-bwrap
 	scripts/ensure-podman
 	scripts/ensure-debootstrap
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

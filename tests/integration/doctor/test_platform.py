@@ -13,6 +13,7 @@ from pathlib import Path
 
 from alembic import command
 
+from roundhouse.db.models import User, utcnow
 from roundhouse.db.session import alembic_config, head_revision
 from roundhouse.ops.doctor.check import Check
 from roundhouse.ops.doctor.jobs import StuckJob, find_stuck, stuck_check
@@ -195,3 +196,28 @@ async def test_a_database_at_an_old_migration_or_unreachable_fails_first(
     assert unreachable.saw.startswith(
         f"the database at postgresql+psycopg://rh:***@127.0.0.1:{port}/rh does not answer: "
     )
+
+
+async def test_a_user_left_syncing_past_the_lease_is_named(
+    start_system: Callable[..., Awaitable[Running]],
+) -> None:
+    system = await start_system()
+    ctx = system.instance.services.ctx
+    assert by_name(await checks_of(system), "user syncs").status == "ok"
+    async with ctx.sessions() as session, session.begin():
+        # A sync that crashed an hour ago, while no reconciler ran to free its lease.
+        session.add(
+            User(
+                login="stuck-sync",
+                sync_started_at=utcnow() - timedelta(hours=1),
+                sync_lease_expires_at=utcnow() - timedelta(minutes=50),
+            )
+        )
+
+    found = by_name(await checks_of(system), "user syncs")
+
+    assert (found.status, found.saw) == (
+        "warn",
+        "1 user still marked syncing past the lease: stuck-sync",
+    )
+    assert "roundhouse users reset-sync" in found.fix

@@ -7,22 +7,16 @@ run_platform_checks is a plain function: the CLI calls it with settings alone, G
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
 from roundhouse.broker.base import Broker
 from roundhouse.db.session import SessionFactory, make_engine, make_sessions
 from roundhouse.ops.doctor import broker as broker_checks
-from roundhouse.ops.doctor import fleet, jobs, queues, storage, tls
+from roundhouse.ops.doctor import fleet, jobs, queues, storage, tls, users
 from roundhouse.ops.doctor.check import Check
 from roundhouse.ops.doctor.database import database
 from roundhouse.settings import Settings
-
-PlatformCheck = Callable[[Settings, SessionFactory], Awaitable[list[Check]]]
-
-# Users stuck syncing (issue 6, item 5): the user-sync leases append their check here; it
-# gets the settings and the database sessions, like the checks below.
-USER_SYNC_CHECKS: list[PlatformCheck] = []
 
 
 async def run_platform_checks(
@@ -69,6 +63,5 @@ async def _with_database(
     checks += await fleet.problems(sessions, settings)
     checks.append(jobs.stuck_check(await jobs.find_stuck(sessions, settings), settings))
     checks.append(await storage.log_growth(sessions, settings))
-    for extra in USER_SYNC_CHECKS:
-        checks += await extra(settings, sessions)
+    checks += await users.stuck_sync_check(settings, sessions)
     return checks

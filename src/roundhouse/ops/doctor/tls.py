@@ -187,12 +187,9 @@ async def platform_certificate(settings: Settings) -> list[Check]:
 
 
 def configured_callbacks(settings: Settings) -> dict[str, str]:
-    """The OAuth callback URL registered for each code host (forge name → URL).
-
-    The OAuth settings do not exist in this version: none is configured. When they do, this
-    reads them, and oauth_callbacks() below checks each.
-    """
-    return {}
+    """The OAuth callback URL registered for each code host (forge name → URL), from the
+    `oauth` settings; oauth_callbacks() below checks each."""
+    return {forge: app.callback_url for forge, app in settings.oauth.items() if app.callback_url}
 
 
 def oauth_callbacks(public_url: str, callbacks: Mapping[str, str]) -> list[Check]:
