@@ -5,6 +5,7 @@ request's config is merged over `.travis.yml` as Travis does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from tests.conftest import GitRepo, Running
 
@@ -68,3 +69,32 @@ async def test_request_config_is_merged_over_travis_yml_unless_it_replaces_it(
     # `env` comes from .travis.yml; with replace, .travis.yml is not read at all.
     assert "\napi-1\n" in await system.log(merged["jobs"][0]["id"])
     assert "\napi-\n" in await system.log(replaced["jobs"][0]["id"])
+
+
+async def test_private_configs_are_imported_only_by_private_repositories_of_their_owner(
+    system: Running, git_repo: Callable[..., GitRepo]
+) -> None:
+    """Travis's rule: a public repository cannot import a private config; a private one can
+    import its own owner's private configs, and anybody's public ones."""
+    secret = git_repo("secret-ci", owner="acme")
+    secret.commit({"ci.yml": "env:\n  global:\n    - FROM_PRIVATE=yes\n"})
+    answer = await system.http.post("/api/repos", json={"url": secret.url, "private": True})
+    assert answer.status_code == 201, answer.text
+    config = "language: shell\nimport: acme/secret-ci:ci.yml\nscript: echo got-$FROM_PRIVATE\n"
+
+    async def build_of(owner: str, private: bool) -> dict[str, Any]:
+        repo = git_repo(owner=owner)
+        repo.commit({".travis.yml": config})
+        added = await system.http.post("/api/repos", json={"url": repo.url, "private": private})
+        slug = added.json()["slug"]
+        build_id = await system.build_of(slug, await system.trigger(slug))
+        build: dict[str, Any] = await system.finished_build(build_id)
+        return build
+
+    same_owner = await build_of("acme", private=True)
+    assert "got-yes" in await system.log(same_owner["jobs"][0]["id"])
+
+    for owner, private in (("acme", False), ("other", True)):
+        build = await build_of(owner, private)
+        assert any("acme/secret-ci:ci.yml" in m["text"] for m in build["messages"]), build
+        assert "got-yes" not in await system.log(build["jobs"][0]["id"])

@@ -128,7 +128,8 @@ class Gatekeeper:
         if "import" in text:
             # Imports read git synchronously: keep that off the event loop.
             imports = MirrorImports(
-                Source(repository.slug, CONFIG_FILE, commit.sha), await self._mirrors(session)
+                Source(repository.slug, CONFIG_FILE, commit.sha),
+                await self._mirrors(session, repository),
             )
             result = await asyncio.to_thread(travisyml.build_matrix, text, data, import_fn=imports)
         else:
@@ -163,10 +164,20 @@ class Gatekeeper:
             raise Rejected(f"{CONFIG_FILE} is larger than max_config_bytes ({limit} bytes).")
         return text
 
-    async def _mirrors(self, session: AsyncSession) -> dict[str, tuple[Path, str]]:
-        """Every repository's mirror, for imports from other repositories."""
-        rows = await session.execute(select(Repository.id, Repository.slug, Repository.url))
-        return {slug: (self.ctx.mirror(rid, url).path, url) for rid, slug, url in rows}
+    async def _mirrors(
+        self, session: AsyncSession, importer: Repository
+    ) -> dict[str, tuple[Path, str]]:
+        """The mirrors of the repositories `importer` may import from: itself, public ones, and
+        for a private importer the private ones of its owner (Travis's rule); the others are
+        left out, so importing one reads as a file that does not exist."""
+        rows = await session.execute(
+            select(Repository.id, Repository.slug, Repository.url, Repository.private)
+        )
+        return {
+            slug: (self.ctx.mirror(rid, url).path, url)
+            for rid, slug, url, private in rows
+            if may_import(importer, slug, private)
+        }
 
     async def _create_build(
         self,
@@ -231,3 +242,9 @@ def _message_json(message: travisyml.Message) -> dict[str, Any]:
         "text": str(message),
         "line": message.line,
     }
+
+
+def may_import(importer: Repository, slug: str, private: bool) -> bool:
+    if slug == importer.slug or not private:
+        return True
+    return importer.private and slug.split("/", 1)[0] == importer.slug.split("/", 1)[0]
