@@ -7,12 +7,14 @@ the two inside `roundhouse up`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from roundhouse.cli.common import ConfigOpt, app, fail
-from roundhouse.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # imported when a command runs: `roundhouse matrix` needs no settings
+    from roundhouse.settings import Settings
 
 
 def _needs_rabbitmq(settings: Settings, role: str) -> None:
@@ -31,6 +33,7 @@ def platform(
 ) -> None:
     """Platform only (web UI, API, hub, scheduler, logs); settings decide database and broker."""
     from roundhouse import settings as settings_module
+    from roundhouse.settings import SettingsError
 
     try:
         settings = settings_module.load(config, listen_port=port)
@@ -58,6 +61,7 @@ def worker(
 ) -> None:
     """One worker; settings from /etc/default/roundhouse-worker, ROUNDHOUSE_* or --config."""
     from roundhouse import settings as settings_module
+    from roundhouse.settings import SettingsError
 
     try:
         settings = settings_module.load(

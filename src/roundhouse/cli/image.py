@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from roundhouse.cli.common import ConfigOpt, JsonOpt, app, echo_json, fail
-from roundhouse.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # imported when a command runs: other commands start faster
+    from roundhouse.settings import Settings
 
 image_app = typer.Typer(help="Images of the sandboxed backends: build, list.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
@@ -21,6 +23,7 @@ CACHE_SUBDIR = "image-cache"
 
 def load_settings(config: Path | None) -> Settings:
     from roundhouse import settings as settings_module
+    from roundhouse.settings import SettingsError
 
     try:
         return settings_module.load(config, worker=True)
@@ -83,6 +86,7 @@ def build(
     if docker:
         from docker.errors import APIError
 
+        from roundhouse.settings import SettingsError
         from roundhouse.worker.backends.dockerimages import import_built
 
         try:
@@ -137,6 +141,7 @@ def list_images(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 def docker_rows(settings: Settings, rows: list[Row]) -> str:
     """Add the docker backend's images to rows; say why not if its server cannot be asked."""
+    from roundhouse.settings import SettingsError
     from roundhouse.worker.backends.dockerimages import server_images
 
     try:
