@@ -86,9 +86,11 @@ async def test_a_suspended_user_is_refused_and_their_pushes_do_not_build(
     suspended = await system.http.patch("/api/users/mallory", json={"suspended": True})
     assert suspended.json()["suspended"] is True
     async with client(system, token) as her:
-        assert (await her.get("/api/user")).status_code == 401
+        refused = await her.get("/api/user")
+        assert refused.status_code == 403
+        assert refused.json()["error"].startswith("The account mallory is suspended")
         trigger = await her.post(f"/api/repo/{slug}/requests", json={"request": {"branch": "main"}})
-        assert trigger.status_code == 401
+        assert trigger.status_code == 403
     pushed = await deliver(system, "github", push_payload("github/push.branch.json", sha), "push")
     assert pushed.status_code == 202, pushed.text
     request = await request_of(system, slug, pushed.json()["request"]["id"])

@@ -33,10 +33,12 @@ PUBLIC = {
     "/api/docs": "API documentation page",
     "/docs/oauth2-redirect": "API documentation page",
     "/api/openapi.json": "API description, no data",
+    "/api/workers/hello": "a worker checks its own worker token (compared in constant time)",
     "/redoc": "API documentation page",
 }
-# Lists that anybody may read, each showing only what the caller may pull.
-FILTERED = {("GET", "/"), ("GET", "/api/repos")}
+# Lists that anybody may read, each showing only what the caller may pull; the badge of a
+# repository the caller may not pull reads "unknown".
+FILTERED = {("GET", "/"), ("GET", "/api/repos"), ("GET", "/{owner}/{name}.svg")}
 # Routes about the caller themself, or that any signed-in user may use.
 SIGNED_IN = {
     ("GET", "/api/user"),
@@ -48,7 +50,13 @@ SIGNED_IN = {
     ("GET", "/api/queues"),
 }
 # Reads that need admin on the repository (Travis: settings are for admins).
-ADMIN_READS = {"/api/repo/{slug:path}/settings", "/api/repo/{slug:path}/permissions"}
+ADMIN_READS = {
+    "/api/repo/{slug:path}/settings",
+    "/api/repo/{slug:path}/permissions",
+    "/api/repo/{slug:path}/env_vars",
+    "/api/repo/{slug:path}/env_vars/{var_id}",
+    "/api/repo/{slug:path}/env_var/{var_id}",
+}
 # Streams that never end: a reader's success is not awaited. The events stream names what
 # it follows in its query (topic=build:ID), so it is about a repository too.
 ENDLESS = {"/api/events"}
@@ -90,6 +98,7 @@ def concrete(path: str, project: PrivateProject) -> str:
         "branch": "main",
         "login": "reader",
         "token_id": "1",
+        "var_id": "1",
     }
     filled = re.sub(r"{(\w+)(:\w+)?}", lambda m: values[m.group(1)], path)
     if path == "/api/events":

@@ -90,6 +90,7 @@ async def test_suspend_blocks_tokens_and_builds_until_unsuspended(
 
     assert (await run(system, "users", "unsuspend", "bob")).code == 0
     assert (await bob.get(f"/api/repo/{slug}/builds")).status_code == 200
+    assert (await run(system, "users", "grant", "bob", slug, "push")).code == 0
     triggered = await bob.post(f"/api/repo/{slug}/requests", json={"request": {"branch": "main"}})
     assert triggered.status_code == 202
     build_id = await system.build_of(slug, triggered.json()["request"]["id"])

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from roundhouse.db.models import Cron, utcnow
 from roundhouse.platform.api import serialize
-from roundhouse.platform.api.deps import MaybeUserDep, ServicesDep, UserDep, find_repository
+from roundhouse.platform.api.deps import CanAdmin, CanPull, ServicesDep
 from roundhouse.platform.git import GitError, ls_remote_heads
 
 router = APIRouter()
@@ -28,9 +28,9 @@ class NewCron(BaseModel):
 
 
 @router.get("/repo/{slug:path}/crons")
-async def list_crons(slug: str, svc: ServicesDep, user: MaybeUserDep) -> dict[str, Any]:
+async def list_crons(svc: ServicesDep, access: CanPull) -> dict[str, Any]:
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
+        repo = access.repository
         rows = await session.scalars(
             select(Cron).where(Cron.repository_id == repo.id).order_by(Cron.branch)
         )
@@ -38,10 +38,8 @@ async def list_crons(slug: str, svc: ServicesDep, user: MaybeUserDep) -> dict[st
 
 
 @router.post("/repo/{slug:path}/crons", status_code=201)
-async def add_cron(slug: str, body: NewCron, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
-    async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
-        repository_id, url = repo.id, repo.url
+async def add_cron(body: NewCron, svc: ServicesDep, access: CanAdmin) -> dict[str, Any]:
+    repository_id, url, slug = access.repository.id, access.repository.url, access.repository.slug
     try:
         heads = await ls_remote_heads(url)
     except GitError as error:
@@ -68,9 +66,9 @@ async def add_cron(slug: str, body: NewCron, svc: ServicesDep, user: UserDep) ->
 
 
 @router.delete("/repo/{slug:path}/crons")
-async def remove_cron(slug: str, branch: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def remove_cron(branch: str, svc: ServicesDep, access: CanAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
-        repo = await find_repository(session, slug, user)
+        repo = access.repository
         cron = await session.scalar(
             select(Cron).where(Cron.repository_id == repo.id, Cron.branch == branch)
         )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import EnvVar, Repository, utcnow
-from roundhouse.platform.api.deps import ServicesDep, UserDep, find_repository
+from roundhouse.platform.api.deps import CanAdmin, ServicesDep
 from roundhouse.platform.secrets import AtRest
 
 router = APIRouter()
@@ -103,9 +103,9 @@ async def _find(session: AsyncSession, repo: Repository, var_id: int) -> EnvVar:
 
 
 @router.get("/repo/{slug:path}/env_vars")
-async def list_env_vars(slug: str, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def list_env_vars(svc: ServicesDep, access: CanAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
+        repo = access.repository
         rows = await session.scalars(
             select(EnvVar).where(EnvVar.repository_id == repo.id).order_by(EnvVar.name, EnvVar.id)
         )
@@ -113,11 +113,9 @@ async def list_env_vars(slug: str, svc: ServicesDep, user: UserDep) -> dict[str,
 
 
 @router.post("/repo/{slug:path}/env_vars", status_code=201)
-async def add_env_var(
-    slug: str, body: NewEnvVar, svc: ServicesDep, user: UserDep
-) -> dict[str, Any]:
+async def add_env_var(body: NewEnvVar, svc: ServicesDep, access: CanAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
-        repo = await find_repository(session, slug, user)
+        repo = access.repository
         row = EnvVar(
             repository_id=repo.id,
             name=body.name,
@@ -133,19 +131,19 @@ async def add_env_var(
 
 @router.get("/repo/{slug:path}/env_vars/{var_id}")
 @router.get("/repo/{slug:path}/env_var/{var_id}")
-async def get_env_var(slug: str, var_id: int, svc: ServicesDep, user: UserDep) -> dict[str, Any]:
+async def get_env_var(var_id: int, svc: ServicesDep, access: CanAdmin) -> dict[str, Any]:
     async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, slug, user)
+        repo = access.repository
         return env_var_of(await _find(session, repo, var_id), svc.ctx.at_rest)
 
 
 @router.patch("/repo/{slug:path}/env_vars/{var_id}")
 @router.patch("/repo/{slug:path}/env_var/{var_id}")
 async def change_env_var(
-    slug: str, var_id: int, body: EnvVarChange, svc: ServicesDep, user: UserDep
+    var_id: int, body: EnvVarChange, svc: ServicesDep, access: CanAdmin
 ) -> dict[str, Any]:
     async with svc.ctx.sessions() as session, session.begin():
-        repo = await find_repository(session, slug, user)
+        repo = access.repository
         row = await _find(session, repo, var_id)
         sent = body.model_fields_set
         if "name" in sent and body.name is not None:
@@ -168,8 +166,8 @@ async def change_env_var(
 
 @router.delete("/repo/{slug:path}/env_vars/{var_id}", status_code=204)
 @router.delete("/repo/{slug:path}/env_var/{var_id}", status_code=204)
-async def delete_env_var(slug: str, var_id: int, svc: ServicesDep, user: UserDep) -> Response:
+async def delete_env_var(var_id: int, svc: ServicesDep, access: CanAdmin) -> Response:
     async with svc.ctx.sessions() as session, session.begin():
-        repo = await find_repository(session, slug, user)
+        repo = access.repository
         await session.delete(await _find(session, repo, var_id))
     return Response(status_code=204)
