@@ -326,6 +326,10 @@ class AmqpBroker(Broker):
             if self._publisher is None or self._publisher.is_closed:
                 # on_return_raises: a message no queue took (the queue was deleted) raises,
                 # and is published again after declaring the queue anew.
-                self._publisher = await connection.channel(on_return_raises=True)
+                try:
+                    self._publisher = await connection.channel(on_return_raises=True)
+                except RuntimeError as error:
+                    # aiormq's word for a connection closed before the supervisor noticed.
+                    raise ConnectionError(f"the connection was lost: {error}") from error
                 self._declared.clear()
             return self._publisher

@@ -65,10 +65,16 @@ def test_a_value_for_another_key_is_refused(private_pem: bytes) -> None:
     key = load_private_key(private_pem)
     with pytest.raises(SecureError, match="this repository's key"):
         decrypt(key, encrypt(other, "A=1"))
-    # v1.5 under OpenSSL's implicit rejection decrypts to random bytes, never to an error.
-    for text in ("A=1", "PASSWORD=correct horse battery staple"):
-        with pytest.raises(SecureError):
-            decrypt(key, pkcs1v15(other, text))
+    # v1.5 under OpenSSL's implicit rejection decrypts to random bytes, never to an error; now
+    # and then (about 1 in 400) those are one or two printable characters and pass as text.
+    accepted = 0
+    for number in range(200):
+        try:
+            decrypt(key, pkcs1v15(other, f"PASSWORD=correct horse battery staple {number}"))
+        except SecureError:
+            continue
+        accepted += 1
+    assert accepted <= 5  # expected 0.5; more would mean the check does not work
 
 
 def test_too_long_a_value_is_one_sentence(public_pem: bytes) -> None:
