@@ -81,6 +81,13 @@ async def events(svc: ServicesDep, topic: Annotated[list[str], Query()]) -> Even
 async def build_page(
     request: Request, owner: str, name: str, build_id: int, svc: ServicesDep, user: MaybeUserDep
 ) -> HTMLResponse:
+    return await render_build(request, build_id, svc, user, "builds")
+
+
+async def render_build(
+    request: Request, build_id: int, svc: ServicesDep, user: Any, active: str
+) -> HTMLResponse:
+    """The build page; `active` is the repository tab it is shown under."""
     async with svc.ctx.sessions() as session:
         build = await find_build(session, build_id, user)
         jobs = list(
@@ -89,8 +96,17 @@ async def build_page(
         data = serialize.build(build, svc.ctx.settings.public_url, jobs)
         repo = serialize.repository(build.repository, svc.ctx.settings.public_url)
     matrix = job_matrix(data["jobs"])
-    topics = [f"build:{build_id}"]
-    return render(request, "build.html", user, repo=repo, build=data, matrix=matrix, topics=topics)
+    return render(
+        request,
+        "build.html",
+        user,
+        repo=repo,
+        build=data,
+        matrix=matrix,
+        topics=[f"build:{build_id}"],
+        watched_state=data["state"],
+        active=active,
+    )
 
 
 @router.get("/{owner}/{name}/jobs/{job_id}", response_class=HTMLResponse)
@@ -110,7 +126,14 @@ async def job_page(
         build = serialize.build(job.build, svc.ctx.settings.public_url)
         repo = serialize.repository(job.build.repository, svc.ctx.settings.public_url)
     return render(
-        request, "job.html", user, repo=repo, build=build, job=data, topics=[f"job:{job_id}"]
+        request,
+        "job.html",
+        user,
+        repo=repo,
+        build=build,
+        job=data,
+        topics=[f"job:{job_id}"],
+        watched_state=data["state"],
     )
 
 
@@ -162,7 +185,7 @@ async def current_build(
         )
     if latest is None:
         return RedirectResponse(f"/{repo.slug}/requests", status_code=303)
-    return await build_page(request, owner, name, latest, svc, user)
+    return await render_build(request, latest, svc, user, "current")
 
 
 def mount(app: FastAPI) -> None:
