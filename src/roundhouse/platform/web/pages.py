@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
@@ -29,21 +27,21 @@ from roundhouse.platform.api.deps import (
 )
 from roundhouse.platform.api.repos import list_repos
 from roundhouse.platform.auth import user_for_token
+from roundhouse.platform.web import admin, repo_pages
 from roundhouse.platform.web.matrix import job_matrix
+from roundhouse.platform.web.rendering import WEB, render
 
-WEB = resources.files("roundhouse.platform.web")
-templates = Jinja2Templates(directory=str(WEB / "templates"))
 router = APIRouter()
 
 
-def render(request: Request, name: str, user: Any, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"user": user, **context})
-
-
 @router.get("/", response_class=HTMLResponse)
-async def repositories(request: Request, svc: ServicesDep, user: MaybeUserDep) -> HTMLResponse:
+async def repositories(
+    request: Request, svc: ServicesDep, user: MaybeUserDep, q: str = ""
+) -> HTMLResponse:
     data = await list_repos(svc, user)
-    return render(request, "repos.html", user, repos=data["repositories"], topics=["repos"])
+    query = q.strip()
+    repos = [r for r in data["repositories"] if query.lower() in r["slug"].lower()]
+    return render(request, "repos.html", user, repos=repos, query=query, topics=["repo:*"])
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -103,7 +101,8 @@ async def render_build(
         repo=repo,
         build=data,
         matrix=matrix,
-        topics=[f"build:{build_id}"],
+        # The current build's page moves on to the next build when it starts.
+        topics=[f"build:{build_id}"] + ([f"repo:{repo['id']}"] if active == "current" else []),
         watched_state=data["state"],
         active=active,
     )
@@ -156,21 +155,6 @@ async def requests_page(
     )
 
 
-@router.get("/{owner}/{name}/builds", response_class=HTMLResponse)
-async def builds_page(
-    request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
-) -> HTMLResponse:
-    async with svc.ctx.sessions() as session:
-        repo = await find_repository(session, f"{owner}/{name}", user)
-        rows = await session.scalars(
-            select(Build).where(Build.repository_id == repo.id).order_by(Build.id.desc()).limit(50)
-        )
-        url = svc.ctx.settings.public_url
-        items = [serialize.build(b, url) for b in rows]
-        data = serialize.repository(repo, url)
-    return render(request, "builds.html", user, repo=data, builds=items, topics=[f"repo:{repo.id}"])
-
-
 @router.get("/{owner}/{name}", response_class=HTMLResponse, response_model=None)
 async def current_build(
     request: Request, owner: str, name: str, svc: ServicesDep, user: MaybeUserDep
@@ -190,4 +174,6 @@ async def current_build(
 
 def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(admin.router)
+    app.include_router(repo_pages.router)
     app.include_router(router)
