@@ -65,10 +65,11 @@ class LogViewer {
 
   // Character width and line height of the log's font, for the height of chunks not yet built.
   measure() {
-    const probe = document.createElement("span");
+    const probe = document.createElement("div");
     probe.className = "line";
     probe.textContent = "0".repeat(100);
     probe.style.whiteSpace = "pre";
+    probe.style.display = "inline-block"; // as wide as its text, as high as a line
     this.pre.appendChild(probe);
     const box = probe.getBoundingClientRect();
     probe.remove();
@@ -403,11 +404,15 @@ class LogViewer {
     if (line.el) line.el.className = this.classes(line);
   }
 
-  // Line index i's element, building its chunk if need be.
+  // Line index i's element, building its chunk if need be, and the chunks beside it: what
+  // surrounds a line scrolled to is real lines, not estimates that change once built.
   lineEl(i) {
-    const line = this.lines[i];
-    this.materialise(line.chunk);
-    return line.el;
+    const chunk = this.lines[i].chunk;
+    for (const el of [chunk.el.previousElementSibling, chunk.el, chunk.el.nextElementSibling]) {
+      const near = el && this.chunkOf.get(el);
+      if (near) this.materialise(near);
+    }
+    return this.lines[i].el;
   }
 
   // All of the log is in: a failed or errored job without a failure line opens its last fold.
