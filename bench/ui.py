@@ -21,7 +21,9 @@ BREAKDOWN = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const log = performance.getEntriesByType("resource").find((e) => e.name.endsWith("log.txt"));
   const r = (x) => Math.round(x);
+  const mark = (name) => performance.getEntriesByName(name).map((m) => r(m.startTime))[0];
   return { html: r(nav.responseEnd), domContentLoaded: r(nav.domContentLoadedEventEnd),
+           viewerStart: mark("log-viewer-start"), firstLines: mark("log-first-lines"),
            logFirstByte: log ? r(log.responseStart) : null,
            logAll: log ? r(log.responseEnd) : null };
 }"""
