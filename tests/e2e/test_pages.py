@@ -195,7 +195,21 @@ async def test_build_page_title_and_favicon_follow_the_build_live(
     # The repositories list, opened before the build existed, shows it without a reload.
     await expect(listing.locator("table.list")).to_contain_text("#1", timeout=10_000)
 
+    # The running job's page: its log and its state over one event connection.
+    job_page = await context.new_page()
+    streams: list[str] = []
+    job_page.on(
+        "request",
+        lambda r: streams.append(r.url) if "/api/events" in r.url or "/log/" in r.url else None,
+    )
+    job_id = (await system.build(build_id))["jobs"][0]["id"]
+    await job_page.goto(f"{system.url}/{slug}/jobs/{job_id}")
+    await expect(job_page.locator("#log")).to_contain_text("$ while", timeout=10_000)
+
     marker.touch()
+    await expect(job_page.locator("#log.complete")).to_be_attached(timeout=15_000)
+    await expect(job_page).to_have_title(f"passed · {slug} job #1.1", timeout=15_000)
+    assert [url.split("?")[0] for url in streams] == [f"{system.url}/api/events"], streams
     await expect(page).to_have_title(f"passed · {slug} #1", timeout=15_000)
     await expect(icon).to_have_attribute("href", "/static/icons/passed.svg")
     await expect(page.locator("section.summary .state")).to_have_text("passed")

@@ -4,16 +4,12 @@ and declares the live topics its script listens to (see static/app.js).
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
-from sse_starlette.sse import EventSourceResponse
 
 from roundhouse.db.models import Build, Job, JobTransition
 from roundhouse.db.models import Request as BuildRequest
@@ -27,7 +23,7 @@ from roundhouse.platform.api.deps import (
 )
 from roundhouse.platform.api.repos import list_repos
 from roundhouse.platform.auth import user_for_token
-from roundhouse.platform.web import admin, repo_pages
+from roundhouse.platform.web import admin, live, repo_pages
 from roundhouse.platform.web.matrix import job_matrix
 from roundhouse.platform.web.rendering import WEB, render
 
@@ -58,21 +54,6 @@ async def login(request: Request, svc: ServicesDep, token: str = Form(...)) -> R
     response = RedirectResponse("/", status_code=303)
     response.set_cookie("roundhouse_token", token.strip(), httponly=True, samesite="strict")
     return response
-
-
-@router.get("/api/events")
-async def events(svc: ServicesDep, topic: Annotated[list[str], Query()]) -> EventSourceResponse:
-    """Tells a page that something it shows changed; the page then re-reads itself."""
-
-    async def stream() -> AsyncIterator[dict[str, str]]:
-        async with svc.ctx.bus.subscribe(*topic) as queue:
-            while True:
-                changed = await queue.get()
-                # Coalesce bursts (a job start touches job, build and repo at once).
-                await asyncio.sleep(0.05)
-                yield {"event": "changed", "data": json.dumps({"topic": changed})}
-
-    return EventSourceResponse(stream(), ping=15)
 
 
 @router.get("/{owner}/{name}/builds/{build_id}", response_class=HTMLResponse)
@@ -174,6 +155,7 @@ async def current_build(
 
 def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(live.router)
     app.include_router(admin.router)
     app.include_router(repo_pages.router)
     app.include_router(router)

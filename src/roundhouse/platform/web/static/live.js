@@ -1,12 +1,18 @@
-// Live pages, on every page: one SSE connection per page for the topics in <body data-topics>;
-// on "changed" the page re-reads itself and swaps <main>, its title and its favicon.
+// Live pages, on every page: one SSE connection per page for the topics in <body data-topics>
+// (and a running job's log); on "changed" the page re-reads itself and swaps <main>, its title
+// and its favicon.
 "use strict";
 
 function followTopics() {
   const topics = (document.body.dataset.topics || "").split(",").filter(Boolean);
-  if (!topics.length) return;
-  const query = topics.map((t) => "topic=" + encodeURIComponent(t)).join("&");
+  // A running job's log comes over the same connection, handed to the viewer (log.js).
+  const log = document.getElementById("log");
+  const withLog = log && log.dataset.finished !== "true";
+  if (!topics.length && !withLog) return;
+  let query = topics.map((t) => "topic=" + encodeURIComponent(t)).join("&");
+  if (withLog) query += "&log=" + encodeURIComponent(log.dataset.job);
   const source = new EventSource("/api/events?" + query);
+  if (withLog) forwardLog(source, log);
   let busy = false;
   let again = false;
   const refresh = async () => {
@@ -28,6 +34,17 @@ function followTopics() {
     }
   };
   source.addEventListener("changed", refresh);
+}
+
+// Hands the log events of an EventSource to the log viewer on `target` as DOM events:
+// log-open (each (re)connection: the server then sends the whole log again), log-piece, log-end.
+function forwardLog(source, target) {
+  source.addEventListener("open", () => target.dispatchEvent(new CustomEvent("log-open")));
+  source.addEventListener("log", (event) => {
+    const content = JSON.parse(event.data).content;
+    target.dispatchEvent(new CustomEvent("log-piece", { detail: content }));
+  });
+  source.addEventListener("end", () => target.dispatchEvent(new CustomEvent("log-end")));
 }
 
 // Swaps <main id="live">, keeping elements marked data-keep (the streaming log: only the job

@@ -4,10 +4,10 @@
 
 // ---------------------------------------------------------------------------------------------
 // A finished log is read from log.txt as it streams in (the page preloads it); a running one is
-// followed over SSE (/api/job/{id}/log/stream). Lines are parsed in batches, one per animation
-// frame, into line data grouped in chunks of CHUNK_LINES. A chunk becomes DOM only when it
-// comes near the screen (an IntersectionObserver): until then it is an empty <div> of about its
-// height. So a 200,000-line log costs the DOM only what the reader looks at, and the tab never
+// followed over the page's SSE connection (/api/events?log={id}, live.js). Lines are parsed in
+// batches, one per animation frame, into line data grouped in chunks of CHUNK_LINES. A chunk
+// becomes DOM only when it comes near the screen (an IntersectionObserver): until then it is an
+// empty <div> of about its height. So a 200,000-line log costs the DOM only what the reader looks at, and the tab never
 // freezes. A line in the DOM is one <div id="L12"> holding a line-number link and its text
 // (coloured <span>s only where the line has ANSI colours).
 //
@@ -116,20 +116,23 @@ class LogViewer {
     this.end();
   }
 
+  // A running job's log comes over the page's event connection (live.js adds the job to it);
+  // a finished log whose fetch failed gets a connection of its own.
   followLive() {
-    const source = new EventSource("/api/job/" + this.jobId + "/log/stream");
+    if (this.pre.dataset.finished === "true") {
+      const source = new EventSource("/api/events?log=" + encodeURIComponent(this.jobId));
+      forwardLog(source, this.pre);
+      this.pre.addEventListener("log-end", () => source.close());
+    }
     // After a dropped connection the browser reconnects and the server sends the whole log
     // again: start over rather than show it twice.
     let opened = false;
-    source.addEventListener("open", () => {
+    this.pre.addEventListener("log-open", () => {
       if (opened) this.reset();
       opened = true;
     });
-    source.addEventListener("log", (event) => this.take(JSON.parse(event.data).content));
-    source.addEventListener("end", () => {
-      source.close();
-      this.end();
-    });
+    this.pre.addEventListener("log-piece", (event) => this.take(event.detail));
+    this.pre.addEventListener("log-end", () => this.end());
   }
 
   reset() {
