@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from fastapi import Request
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from roundhouse.db.models import Build, Job, Log, Repository, User
@@ -191,3 +193,31 @@ async def test_stored_log_streams_whole_head_first(
         assert "content-length" not in answer.headers  # streamed, not assembled first
         received = b"".join([chunk async for chunk in answer.aiter_raw()])
     assert received.decode() == content
+
+
+async def test_admin_dashboard_shows_the_doctors_checks_when_the_platform_has_them(
+    system: Running,
+) -> None:
+    checks = [
+        {"name": "broker", "status": "ok", "saw": "RabbitMQ answers", "fix": ""},
+        {"name": "backup age", "status": "warn", "saw": "last backup 9 days ago", "fix": "run it"},
+        {"name": "queue builds.x", "status": "FAIL", "saw": "no consumer", "fix": "start one"},
+    ]
+    asked: list[str | None] = []
+
+    async def doctor(request: Request) -> dict[str, Any]:
+        asked.append(request.headers.get("authorization"))
+        return {"checks": checks}
+
+    # As the doctor's router will be: before the pages' /{owner}/{name}.
+    app = system.instance.app
+    app.router.routes.insert(0, APIRoute("/api/doctor", doctor, methods=["GET"]))
+    page = (await system.http.get("/admin")).text
+    assert asked == [f"token {system.token}"]  # asked as the viewer
+    assert '<span class="check check-fail">FAIL</span></td><td>no consumer</td>' in page
+    assert "Not available" not in page
+    backups = page[page.index('id="backup"') :]
+    assert "last backup 9 days ago · run it" in backups
+    # A live refresh a moment later does not run the checks again.
+    await system.http.get("/admin")
+    assert len(asked) == 1

@@ -7,6 +7,7 @@ results come from GET /api/doctor when this platform has it (asked in-process, a
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from roundhouse.platform.web.rendering import render
 router = APIRouter()
 DOCTOR_PATH = "/api/doctor"
 DOCTOR_TIMEOUT_SECONDS = 30.0
+DOCTOR_FRESH_SECONDS = 60.0
 # The instance settings an operator asks about first.
 SHOWN_SETTINGS = ("public_url", "default_queue", "default_dist", "hard_timeout", "log_timeout")
 
@@ -66,15 +68,27 @@ async def admin_page(request: Request, svc: ServicesDep, user: MaybeUserDep) -> 
         settings=settings,
         checks=checks,
         backup_checks=[c for c in checks or [] if "backup" in str(c.get("name", ""))],
-        topics=["job:*", "build:*"],
+        topics=["job:*", "build:*", "worker:*"],
     )
 
 
 async def doctor_checks(request: Request) -> list[dict[str, Any]] | None:
     """The doctor's checks ([{name, status, saw, fix}]), or None when this platform has no
-    doctor endpoint or it did not answer."""
+    doctor endpoint or it did not answer. Kept for DOCTOR_FRESH_SECONDS: the live page
+    re-reads itself on every heartbeat, and the checks take a while."""
     if not any(getattr(route, "path", None) == DOCTOR_PATH for route in request.app.routes):
         return None
+    state = request.app.state
+    cached: tuple[float, list[dict[str, Any]]] | None = getattr(state, "admin_doctor", None)
+    if cached is not None and time.monotonic() - cached[0] < DOCTOR_FRESH_SECONDS:
+        return cached[1]
+    checks = await _ask_doctor(request)
+    if checks is not None:
+        state.admin_doctor = (time.monotonic(), checks)
+    return checks
+
+
+async def _ask_doctor(request: Request) -> list[dict[str, Any]] | None:
     headers = {"authorization": f"token {token_of(request)}"}
     transport = httpx.ASGITransport(app=request.app)
     try:
