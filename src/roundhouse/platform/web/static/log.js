@@ -1,5 +1,5 @@
-// The job log viewer. No build step, no framework; log-parse.js reads the text, log-tools.js
-// holds line links and search.
+// The job log viewer. No build step, no framework; log-parse.js reads the text, log-read.js
+// brings it in and follows the end, log-tools.js holds line links and search.
 "use strict";
 
 // ---------------------------------------------------------------------------------------------
@@ -16,8 +16,6 @@
 //   travis_time:start:ID\r\e[0K … travis_time:end:ID:…,duration=NS,…\r\e[0K   a duration
 // ---------------------------------------------------------------------------------------------
 
-// Bytes of a fetched piece of the log split into lines at once.
-const READ_SLICE = 1024 * 1024;
 // Lines per chunk, the unit that goes into the DOM at once.
 const CHUNK_LINES = 250;
 // The first lines go into the DOM at once, without waiting for the observer: the first screen.
@@ -29,11 +27,6 @@ const FRAME_BUDGET_MS = 25;
 const MARGIN = "1500px 0px";
 // A line's classes: flag → class name.
 const FLAGS = [["failure", "failure"], ["linked", "linked"], ["match", "match"], ["current", "match-current"]];
-
-// Lets the browser render and handle input before we carry on.
-function nextTask() {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 class LogViewer {
   constructor(pre) {
@@ -48,7 +41,7 @@ class LogViewer {
     this.ended = false;
     this.search = new LogSearch(this);
     this.links = new LineLinks(this);
-    this.watchScrolling();
+    watchScrolling(this);
   }
 
   clearState() {
@@ -89,50 +82,10 @@ class LogViewer {
     // Marks for bench/ui.py: when the viewer started and when its first lines went in.
     performance.mark("log-viewer-start");
     if (this.pre.dataset.finished === "true" && window.ReadableStream && window.TextDecoder) {
-      this.readWhole().catch(() => this.followLive());
+      readWhole(this).catch(() => followLive(this));
     } else {
-      this.followLive();
+      followLive(this);
     }
-  }
-
-  async readWhole() {
-    const response = await fetch("/api/job/" + this.jobId + "/log.txt");
-    if (!response.ok || !response.body) throw new Error(response.statusText);
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      // A preloaded log arrives in big pieces (megabytes): taken a slice at a time, the first
-      // screen paints before the rest is split into lines. And chunks already received
-      // resolve read() at once, as microtasks: without a yield, a 50 MB log would be read to
-      // its end before the browser could paint the first screen.
-      for (let at = 0; at < value.length; at += READ_SLICE) {
-        this.take(decoder.decode(value.subarray(at, at + READ_SLICE), { stream: true }));
-        await nextTask();
-      }
-    }
-    this.take(decoder.decode());
-    this.end();
-  }
-
-  // A running job's log comes over the page's event connection (live.js adds the job to it);
-  // a finished log whose fetch failed gets a connection of its own.
-  followLive() {
-    if (this.pre.dataset.finished === "true") {
-      const source = new EventSource("/api/events?log=" + encodeURIComponent(this.jobId));
-      forwardLog(source, this.pre);
-      this.pre.addEventListener("log-end", () => source.close());
-    }
-    // After a dropped connection the browser reconnects and the server sends the whole log
-    // again: start over rather than show it twice.
-    let opened = false;
-    this.pre.addEventListener("log-open", () => {
-      if (opened) this.reset();
-      opened = true;
-    });
-    this.pre.addEventListener("log-piece", (event) => this.take(event.detail));
-    this.pre.addEventListener("log-end", () => this.end());
   }
 
   reset() {
@@ -199,7 +152,7 @@ class LogViewer {
     }
     this.resized.clear();
     this.links.showPending();
-    if (this.follow && this.follow.checked) this.scrollToEnd();
+    if (this.follow && this.follow.checked) scrollToEnd();
   }
 
   // --- parsing one line ---
@@ -371,7 +324,7 @@ class LogViewer {
       }
     }
     // Built chunks are taller or shorter than their estimate: stay at the end when following.
-    if (built && this.follow && this.follow.checked) this.scrollToEnd();
+    if (built && this.follow && this.follow.checked) scrollToEnd();
   }
 
   materialise(chunk) {
@@ -444,34 +397,6 @@ class LogViewer {
       }
     }
     this.pre.dispatchEvent(new CustomEvent("log-complete"));
-  }
-
-  // --- follow mode ---
-
-  scrollToEnd() {
-    window.scrollTo(0, document.documentElement.scrollHeight);
-  }
-
-  atBottom() {
-    const doc = document.documentElement;
-    return window.innerHeight + window.scrollY >= doc.scrollHeight - 40;
-  }
-
-  // Scrolling up stops following; scrolling back to the bottom resumes it.
-  watchScrolling() {
-    let lastY = window.scrollY;
-    window.addEventListener("scroll", () => {
-      const y = window.scrollY;
-      if (!this.follow) return;
-      if (y < lastY && !this.atBottom()) this.follow.checked = false;
-      else if (y > lastY && this.atBottom() && !this.ended) this.follow.checked = true;
-      lastY = y;
-    }, { passive: true });
-    if (this.follow) {
-      this.follow.addEventListener("change", () => {
-        if (this.follow.checked) this.scrollToEnd();
-      });
-    }
   }
 }
 
