@@ -24,6 +24,7 @@ services:
 
 browser:
 	scripts/ensure-chromium
+	scripts/ensure-axe
 
 test: $(STAMP) services browser lint
 	scripts/ensure-bwrap

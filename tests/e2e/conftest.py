@@ -1,12 +1,15 @@
-"""Fixtures of the whole-system tests: a production topology (tests/topology.py)."""
+"""Fixtures of the whole-system tests: a production topology (tests/topology.py), and a
+browser (Debian's chromium via Playwright)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.topology import Topology
 
 
@@ -20,3 +23,13 @@ def topology(tmp_path: Path, postgres_url: str, amqp_url: str) -> Iterator[Topol
         yield installation
     finally:
         installation.stop_all()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()

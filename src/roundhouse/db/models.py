@@ -259,7 +259,12 @@ class WebhookDelivery(Base):
 
 class Build(Base):
     __tablename__ = "builds"
-    __table_args__ = (UniqueConstraint("repository_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("repository_id", "number"),
+        # The web UI's Branches and Pull requests tabs: the newest build of each.
+        Index("ix_builds_repo_branch", "repository_id", "branch", "number"),
+        Index("ix_builds_repo_pull_request", "repository_id", "pull_request_number", "number"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))

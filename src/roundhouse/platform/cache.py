@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from roundhouse.db.models import Build, Job
 from roundhouse.protocol import CacheInfo
@@ -89,6 +89,14 @@ class Entry:
     size: int
 
 
+@dataclass(frozen=True)
+class CacheListing:
+    branch: str
+    name: str
+    size: int
+    last_used: float  # seconds since the epoch
+
+
 class CacheStore:
     """All state is on disk: making one per request is cheap."""
 
@@ -134,6 +142,20 @@ class CacheStore:
                 continue
             return archive
         return None
+
+    def listing(self, repo_id: int) -> list[CacheListing]:
+        """A repository's caches, most recently used first."""
+        found = []
+        for ref in self.root.glob(f"refs/{repo_id}/*/*"):
+            try:
+                used = ref.stat().st_mtime
+                size = self._size(ref.read_text().strip())
+            except OSError:  # pruned a moment ago
+                continue
+            branch = ref.parent.name
+            shown = unquote(branch[2:]) if branch.startswith("b-") else "(a long branch name)"
+            found.append(CacheListing(shown, ref.name, size or 0, used))
+        return sorted(found, key=lambda c: c.last_used, reverse=True)
 
     async def put(
         self, repo_id: int, branch: str, name: str, chunks: AsyncIterator[bytes]

@@ -1,6 +1,7 @@
 """In-process notifications for live pages: "something about build 12 changed".
 
 Topics are strings such as "build:12", "job:7", "repo:3"; subscribers get each topic name.
+A subscriber to "repo:*" hears about every repository (a page listing them all).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ class EventBus:
 
     def publish(self, *topics: str) -> None:
         for topic in topics:
-            for queue in self._subscribers.get(topic, ()):
+            kind = topic.split(":", 1)[0]
+            listeners = self._subscribers.get(topic, set()) | self._subscribers.get(
+                f"{kind}:*", set()
+            )
+            for queue in listeners:
                 # A slow page only needs to know "changed", so one pending note is enough.
                 if queue.empty():
                     queue.put_nowait(topic)

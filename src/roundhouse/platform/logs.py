@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.05
 FLUSH_PARTS = 200
 QUIET_CHECK_SECONDS = 5.0
+# A stored log is sent head first: its first characters come from a quick prefix read, so a
+# reader sees the first screen before the whole (maybe 50 MB) log is out of the database.
+HEAD_CHARS = 256 * 1024
+PIECE_CHARS = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,38 @@ class LogService:
         """The log of the job's current attempt so far, and whether it is complete."""
         snapshot = await self._snapshot(job_id)
         return None if snapshot is None else (snapshot.text, snapshot.complete)
+
+    async def pieces(self, job_id: int) -> AsyncIterator[str]:
+        """The log of the job's current attempt so far, in pieces: a stored log's head first,
+        then the rest, so a reader can show its beginning while the rest is still read."""
+        async with self.ctx.sessions() as session:
+            job = await session.get(Job, job_id)
+            if job is None:
+                return
+            attempt = job.attempt
+            current = (Log.job_id == job_id, Log.attempt == attempt)
+            head = (
+                await session.execute(
+                    select(func.substr(Log.content, 1, HEAD_CHARS), Log.size).where(*current)
+                )
+            ).first()
+        if head is None:
+            snapshot = await self._snapshot(job_id)
+            if snapshot is not None and snapshot.text:
+                yield snapshot.text
+            return
+        yield head[0]
+        if head[1] <= HEAD_CHARS:
+            return
+        async with self.ctx.sessions() as session:
+            rest = (
+                await session.scalar(
+                    select(func.substr(Log.content, HEAD_CHARS + 1)).where(*current)
+                )
+                or ""
+            )
+        for start in range(0, len(rest), PIECE_CHARS):
+            yield rest[start : start + PIECE_CHARS]
 
     async def _snapshot(self, job_id: int) -> _Snapshot | None:
         # Parts only move memory → log_parts → logs. Reading in that same order means a part

@@ -129,6 +129,7 @@ class WorkerRegistry:
                     )
                     .values(lease_renewed_at=now)
                 )
+        self.ctx.bus.publish(f"worker:{name}")  # the admin dashboard's workers table
         if problem:
             await tell_worker(self.ctx, name, problem)
 

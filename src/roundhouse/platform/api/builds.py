@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
@@ -103,10 +103,10 @@ async def get_log(job_id: int, svc: ServicesDep, access: CanPull) -> dict[str, A
     return {"@type": "log", "job_id": job_id, "content": content, "complete": complete}
 
 
-@router.get("/job/{job_id}/log.txt", response_class=PlainTextResponse)
-async def get_log_text(job_id: int, svc: ServicesDep, access: CanPull) -> PlainTextResponse:
-    content, _ = await _read_log(job_id, svc)
-    return PlainTextResponse(content)
+@router.get("/job/{job_id}/log.txt", response_class=StreamingResponse)
+async def get_log_text(job_id: int, svc: ServicesDep, access: CanPull) -> StreamingResponse:
+    """Streamed: a big log's first lines arrive before the rest has been read."""
+    return StreamingResponse(svc.logs.pieces(job_id), media_type="text/plain; charset=utf-8")
 
 
 @router.get("/job/{job_id}/log/stream")

@@ -1,106 +1,48 @@
 """Web page routes. Each page is rendered from the same serialised data the API returns,
-and declares the live topics its script listens to (see static/app.js).
+and declares the live topics its script listens to (see static/live.js).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
-from importlib import resources
-from typing import Annotated, Any
-
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sse_starlette.sse import EventSourceResponse
 
 from roundhouse.db.models import Build, Job, JobTransition, User
 from roundhouse.db.models import Request as BuildRequest
 from roundhouse.platform.api import serialize
-from roundhouse.platform.api.deps import (
-    CanPull,
-    MaybeUserDep,
-    ServicesDep,
-    find_build,
-    find_job,
-    find_repository,
-)
+from roundhouse.platform.api.deps import CanPull, MaybeUserDep, ServicesDep, find_build
 from roundhouse.platform.api.repos import list_repos
 from roundhouse.platform.notify.delivery import summary
+from roundhouse.platform.web import admin, live, repo_pages
 from roundhouse.platform.web.matrix import job_matrix
+from roundhouse.platform.web.rendering import WEB, render
 
-WEB = resources.files("roundhouse.platform.web")
-templates = Jinja2Templates(directory=str(WEB / "templates"))
 router = APIRouter()
 
 
-def render(request: Request, name: str, user: Any, **context: Any) -> HTMLResponse:
-    """The page, with this browser's CSRF token for its forms and buttons."""
-    signer = request.app.state.services.ctx.session_signer
-    csrf_token, fresh = signer.csrf_for_page(request)
-    response = templates.TemplateResponse(
-        request, name, {"user": user, "csrf_token": csrf_token, **context}
-    )
-    if fresh is not None:
-        signer.remember_presession(response, fresh)
-    return response
-
-
 @router.get("/", response_class=HTMLResponse)
-async def repositories(request: Request, svc: ServicesDep, user: MaybeUserDep) -> HTMLResponse:
+async def repositories(
+    request: Request, svc: ServicesDep, user: MaybeUserDep, q: str = ""
+) -> HTMLResponse:
     data = await list_repos(svc, user)
-    return render(request, "repos.html", user, repos=data["repositories"], topics=["repos"])
-
-
-@router.get("/api/events")
-async def events(
-    svc: ServicesDep, user: MaybeUserDep, topic: Annotated[list[str], Query()]
-) -> EventSourceResponse:
-    """Tells a page that something it shows changed; the page then re-reads itself. Topics of
-    repositories, builds and jobs the caller may not read are 404, like their pages."""
-    async with svc.ctx.sessions() as session:
-        for name in topic:
-            await check_topic(session, name, user)
-
-    async def stream() -> AsyncIterator[dict[str, str]]:
-        async with svc.ctx.bus.subscribe(*topic) as queue:
-            while True:
-                changed = await queue.get()
-                # Coalesce bursts (a job start touches job, build and repo at once).
-                await asyncio.sleep(0.05)
-                yield {"event": "changed", "data": json.dumps({"topic": changed})}
-
-    return EventSourceResponse(stream(), ping=15)
-
-
-async def check_topic(session: AsyncSession, topic: str, user: User | None) -> None:
-    kind, _, key = topic.partition(":")
-    if kind == "repos" and not key:
-        return  # the list of repositories: each reader re-reads only what they may see
-    if not key.isdigit() or kind not in ("repo", "build", "job"):
-        raise HTTPException(404, f"No topic {topic!r}.")
-    if kind == "repo":
-        await find_repository(session, key, user)
-    elif kind == "build":
-        await find_build(session, int(key), user)
-    else:
-        await find_job(session, int(key), user)
+    query = q.strip()
+    repos = [r for r in data["repositories"] if query.lower() in r["slug"].lower()]
+    return render(request, "repos.html", user, repos=repos, query=query, topics=["repo:*"])
 
 
 @router.get("/{owner}/{name}/builds/{build_id}", response_class=HTMLResponse)
 async def build_page(
     request: Request, owner: str, name: str, build_id: int, svc: ServicesDep, access: CanPull
 ) -> HTMLResponse:
-    return await render_build(request, build_id, svc, access.user)
+    return await render_build(request, build_id, svc, access.user, "builds")
 
 
 async def render_build(
-    request: Request, build_id: int, svc: ServicesDep, user: User | None
+    request: Request, build_id: int, svc: ServicesDep, user: User | None, active: str
 ) -> HTMLResponse:
+    """The build page; `active` is the repository tab it is shown under."""
     async with svc.ctx.sessions() as session:
         build = await find_build(session, build_id, user)
         jobs = list(
@@ -110,8 +52,18 @@ async def render_build(
         data["notifications"] = await summary(session, build_id)
         repo = serialize.repository(build.repository, svc.ctx.settings.public_url)
     matrix = job_matrix(data["jobs"])
-    topics = [f"build:{build_id}"]
-    return render(request, "build.html", user, repo=repo, build=data, matrix=matrix, topics=topics)
+    return render(
+        request,
+        "build.html",
+        user,
+        repo=repo,
+        build=data,
+        matrix=matrix,
+        # The current build's page moves on to the next build when it starts.
+        topics=[f"build:{build_id}"] + ([f"repo:{repo['id']}"] if active == "current" else []),
+        watched_state=data["state"],
+        active=active,
+    )
 
 
 @router.get("/{owner}/{name}/jobs/{job_id}", response_class=HTMLResponse)
@@ -132,7 +84,14 @@ async def job_page(
         build = serialize.build(job.build, svc.ctx.settings.public_url)
         repo = serialize.repository(job.build.repository, svc.ctx.settings.public_url)
     return render(
-        request, "job.html", user, repo=repo, build=build, job=data, topics=[f"job:{job_id}"]
+        request,
+        "job.html",
+        user,
+        repo=repo,
+        build=build,
+        job=data,
+        topics=[f"job:{job_id}"],
+        watched_state=data["state"],
     )
 
 
@@ -155,21 +114,6 @@ async def requests_page(
     )
 
 
-@router.get("/{owner}/{name}/builds", response_class=HTMLResponse)
-async def builds_page(
-    request: Request, owner: str, name: str, svc: ServicesDep, access: CanPull
-) -> HTMLResponse:
-    repo, user = access.repository, access.user
-    async with svc.ctx.sessions() as session:
-        rows = await session.scalars(
-            select(Build).where(Build.repository_id == repo.id).order_by(Build.id.desc()).limit(50)
-        )
-        url = svc.ctx.settings.public_url
-        items = [serialize.build(b, url) for b in rows]
-        data = serialize.repository(repo, url)
-    return render(request, "builds.html", user, repo=data, builds=items, topics=[f"repo:{repo.id}"])
-
-
 @router.get("/{owner}/{name}", response_class=HTMLResponse, response_model=None)
 async def current_build(
     request: Request, owner: str, name: str, svc: ServicesDep, access: CanPull
@@ -184,9 +128,12 @@ async def current_build(
         )
     if latest is None:
         return RedirectResponse(f"/{repo.slug}/requests", status_code=303)
-    return await render_build(request, latest, svc, access.user)
+    return await render_build(request, latest, svc, access.user, "current")
 
 
 def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(live.router)
+    app.include_router(admin.router)
+    app.include_router(repo_pages.router)
     app.include_router(router)
