@@ -6,13 +6,16 @@ every page go to tests/artifacts/pages/ for review.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from roundhouse.platform.sessions import SESSION_COOKIE
 from tests.conftest import GitRepo, Running, wait_for
 from tests.e2e.test_browser import CHROMIUM
 
@@ -54,10 +57,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 async def signed_in(browser: Browser, system: Running, **options: Any) -> BrowserContext:
+    """A browser context with the admin's session, made through the login form (its CSRF
+    field included) as a browser would."""
+    async with httpx.AsyncClient(base_url=system.url) as http:
+        form = await http.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf is not None, form.text
+        answer = await http.post("/login", data={"token": system.token, "csrf_token": csrf[1]})
+        assert answer.status_code == 303, answer.text
+        session = http.cookies[SESSION_COOKIE]
     context = await browser.new_context(**options)
-    await context.add_cookies(
-        [{"name": "roundhouse_token", "value": system.token, "url": system.url}]
-    )
+    await context.add_cookies([{"name": SESSION_COOKIE, "value": session, "url": system.url}])
     return context
 
 

@@ -52,6 +52,7 @@ SIGNED_IN = {
 # Reads that need admin on the repository (Travis: settings are for admins).
 ADMIN_READS = {
     "/api/repo/{slug:path}/settings",
+    "/{owner}/{name}/settings",
     "/api/repo/{slug:path}/permissions",
     "/api/repo/{slug:path}/env_vars",
     "/api/repo/{slug:path}/env_vars/{var_id}",
