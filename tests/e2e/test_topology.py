@@ -57,6 +57,7 @@ async def histories(api: Api, jobs: list[dict[str, Any]]) -> list[list[tuple[int
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 async def test_rabbitmq_restarts_and_closed_connections_lose_nothing(
     topology: Topology, git_repo: Callable[..., GitRepo], vhost: str, tmp_path: Path
 ) -> None:

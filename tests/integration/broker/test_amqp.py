@@ -267,6 +267,7 @@ class TestRecovery:
             await broker.close()
 
     @pytest.mark.slow
+    @pytest.mark.serial
     async def test_nothing_is_lost_when_rabbitmq_restarts(
         self, amqp: AmqpBroker, queue: str
     ) -> None:
