@@ -3,7 +3,9 @@ as it documents them, the authorization URL (authlib's RFC 6749 requests), and t
 exchanged for the forge's account over httpx.
 
 The forge's web address comes from the `oauth` setting; its API address is derived from it
-(github.com's is api.github.com; GitHub Enterprise's <url>/api/v3) unless given.
+(github.com's is api.github.com; GitHub Enterprise's <url>/api/v3) unless given. The scopes
+asked for by default are those the code-host sync needs (platform/sync/) to list the person's
+repositories and their permissions.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class Provider:
     callback: str
     authorize_url: str
     token_url: str
-    user_url: str
+    api_url: str
     scope: str
     # The user API's names of the login and the display name.
     login_field: str
@@ -46,6 +48,10 @@ class Provider:
     @property
     def title(self) -> str:
         return TITLES[self.name]
+
+    @property
+    def user_url(self) -> str:
+        return f"{self.api_url}/user"
 
     def authorization(self) -> tuple[str, str]:
         """The forge's consent page to send the browser to, and the state it will bring back."""
@@ -88,6 +94,7 @@ class Provider:
             login=str(data[self.login_field]),
             name=str(data.get(self.name_field) or ""),
             email=str(data.get("email") or ""),
+            access_token=token,
         )
 
     def _token(self, answer: httpx.Response) -> str:
@@ -127,7 +134,8 @@ ENDPOINTS = {
         "/login/oauth/authorize",
         "/login/oauth/access_token",
         "/api/v3",
-        "read:user user:email",
+        # repo: GitHub has no narrower scope that shows private repositories.
+        "read:user user:email repo",
         "login",
         "name",
     ),
@@ -145,7 +153,7 @@ ENDPOINTS = {
         "/oauth/authorize",
         "/oauth/token",
         "/api/v4",
-        "read_user",
+        "read_user read_api",
         "username",
         "name",
     ),
@@ -167,8 +175,8 @@ def provider(settings: Settings, forge: str) -> Provider | None:
         callback=oauth_callback(settings, forge),
         authorize_url=base + where.authorize,
         token_url=base + where.token,
-        user_url=f"{api}/user",
-        scope=where.scope,
+        api_url=api,
+        scope=where.scope if app.scope is None else app.scope,
         login_field=where.login_field,
         name_field=where.name_field,
     )
