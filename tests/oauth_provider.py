@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute
 
 from tests.conftest import free_port, wait_for
 
@@ -68,6 +69,8 @@ class FakeProvider:
     codes: dict[str, str] = field(default_factory=dict)  # code -> redirect_uri
     tokens: set[str] = field(default_factory=set)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    # More of the forge's API on the same server (the repositories a sync lists).
+    routes: Sequence[BaseRoute] = ()
 
     @property
     def shape(self) -> Shape:
@@ -79,6 +82,7 @@ class FakeProvider:
         app.get(shape.authorize)(self.authorize)
         app.post(shape.token)(self.token)
         app.get(shape.user)(self.user)
+        app.router.routes.extend(self.routes)
         return app
 
     async def authorize(self, request: Request) -> Response:
@@ -133,11 +137,12 @@ class FakeProvider:
 
 @pytest.fixture
 async def oauth_provider() -> AsyncIterator[Any]:
-    """start(forge) -> a FakeProvider serving on a local port until the test ends."""
+    """start(forge, routes) -> a FakeProvider (serving these routes too) on a local port
+    until the test ends."""
     servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
-    async def start(forge: str) -> FakeProvider:
-        fake = FakeProvider(forge)
+    async def start(forge: str, routes: Sequence[BaseRoute] = ()) -> FakeProvider:
+        fake = FakeProvider(forge, routes=routes)
         port = free_port()
         fake.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning")
