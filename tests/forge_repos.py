@@ -47,6 +47,8 @@ class ForgeRepos:
     url: str = ""
     tokens: set[str] = field(default_factory=set)
     repos: list[Listed] = field(default_factory=list)
+    # What the owner of a token sees, when not `repos`.
+    per_token: dict[str, list[Listed]] = field(default_factory=dict)
     # Pages hold at most this many, whatever size is asked for: pagination gets exercised.
     page_size: int = 2
     fail_with: int | None = None
@@ -67,7 +69,8 @@ class ForgeRepos:
             Route(prefix + "/repos/{owner}/{name}", self.one_repo),
         ]
 
-    async def _refusal(self, request: Request) -> Response | None:
+    async def _refusal(self, request: Request) -> Response | list[Listed]:
+        """The forge's refusal, or the repositories the caller sees."""
         self.requests.append(
             request.url.path + (f"?{request.url.query}" if request.url.query else "")
         )
@@ -79,14 +82,14 @@ class ForgeRepos:
             return JSONResponse({"message": "Bad credentials"}, status_code=401)
         if self.fail_with is not None:
             return JSONResponse({"message": "Server Error"}, status_code=self.fail_with)
-        return None
+        return self.per_token.get(token, self.repos)
 
     async def list_repos(self, request: Request) -> Response:
-        refused = await self._refusal(request)
-        if refused is not None:
-            return refused
+        seen = await self._refusal(request)
+        if isinstance(seen, Response):
+            return seen
         query = dict(request.query_params)
-        items = [self.item(repo) for repo in self.repos]
+        items = [self.item(repo) for repo in seen]
         if self.forge == "gitlab" and query.get("membership") != "true":
             items.append(self.item(Listed("stranger/public", "pull"), member=False))
         size = min(int(query.get(SIZE_PARAM[self.forge], 30)), MAX_PAGE[self.forge])
@@ -100,12 +103,12 @@ class ForgeRepos:
         return JSONResponse(items[(page - 1) * size : page * size], headers=headers)
 
     async def one_repo(self, request: Request) -> Response:
-        refused = await self._refusal(request)
-        if refused is not None:
-            return refused
+        seen = await self._refusal(request)
+        if isinstance(seen, Response):
+            return seen
         params = request.path_params
         slug = params["path"] if self.forge == "gitlab" else f"{params['owner']}/{params['name']}"
-        found = next((repo for repo in self.repos if repo.slug == slug), None)
+        found = next((repo for repo in seen if repo.slug == slug), None)
         if found is None:
             return JSONResponse({"message": "Not Found"}, status_code=404)
         return JSONResponse(self.item(found))
