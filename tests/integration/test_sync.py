@@ -113,7 +113,7 @@ async def test_a_sync_makes_roles_lists_the_rest_and_a_later_sync_removes_lost_o
     forge.repos = [
         Listed("acme/app", "admin", private=True),
         Listed("acme/lib", "push"),
-        Listed("acme/docs", "pull"),
+        Listed("acme/Docs", "pull"),  # forges compare names without case
         Listed("acme/new", "admin", private=True),
         Listed("other/tool", "push"),
     ]
@@ -144,7 +144,8 @@ async def test_a_sync_makes_roles_lists_the_rest_and_a_later_sync_removes_lost_o
     assert app_repo["role"] == "admin"
     assert found["sync"]["state"] == "synced"
     rows = {row["slug"]: row for row in found["forge_repositories"]}
-    assert sorted(rows) == ["acme/app", "acme/docs", "acme/lib", "acme/new", "other/tool"]
+    assert sorted(rows) == ["acme/Docs", "acme/app", "acme/lib", "acme/new", "other/tool"]
+    assert rows["acme/Docs"]["active"] is True
     assert (rows["acme/new"]["active"], rows["acme/new"]["private"]) == (False, True)
     assert (rows["acme/app"]["active"], rows["acme/lib"]["role"]) == (True, "push")
     assert rows["other/tool"]["active"] is False  # the plain-git repository is another one

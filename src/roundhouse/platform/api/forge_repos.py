@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
-from roundhouse.db.models import ForgeRepository, User, utcnow
+from roundhouse.db.models import ForgeRepository, utcnow
 from roundhouse.platform.api import serialize
 from roundhouse.platform.api.deps import ServicesDep, SignedIn
 from roundhouse.platform.sync.activate import Refused, activate
@@ -52,16 +52,15 @@ async def list_forge_repos(svc: ServicesDep, user: SignedIn) -> dict[str, Any]:
             if (row.forge, row.api_url) not in known:
                 found = await known_repositories(session, row.forge, row.api_url)
                 known[(row.forge, row.api_url)] = found
-        me = await session.get(User, user.id)
     return {
         "@type": "forge_repositories",
         "sync": {
-            "state": sync_state(me or user, utcnow()),
-            "synced_at": me.synced_at.isoformat() if me and me.synced_at else None,
-            "error": me.sync_error if me else None,
+            "state": sync_state(user, utcnow()),
+            "synced_at": user.synced_at.isoformat() if user.synced_at else None,
+            "error": user.sync_error,
         },
         "forge_repositories": [
-            _row(row, known[(row.forge, row.api_url)].get(row.slug)) for row in rows
+            _row(row, known[(row.forge, row.api_url)].get(row.slug.lower())) for row in rows
         ],
     }
 

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import ForgeRepository, Identity, Permission, Repository, User, utcnow
@@ -47,9 +47,11 @@ async def _found(session: AsyncSession, user: User, row_id: int) -> ForgeReposit
             f"Your last sync found no repository {row_id}; `roundhouse repo available` lists"
             " what it found.",
         )
-    taken = await session.scalar(select(Repository).where(Repository.slug == row.slug))
+    taken = await session.scalar(
+        select(Repository.id).where(func.lower(Repository.slug) == row.slug.lower())
+    )
     if taken is not None:
-        ours = row.slug in await known_repositories(session, row.forge, row.api_url)
+        ours = row.slug.lower() in await known_repositories(session, row.forge, row.api_url)
         raise Refused(
             409,
             f"{row.slug} is active already."

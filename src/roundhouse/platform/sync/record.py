@@ -35,13 +35,14 @@ def same_api(stored: str | None, api_url: str) -> bool:
 
 
 async def known_repositories(session: AsyncSession, forge: str, api_url: str) -> dict[str, int]:
-    """Roundhouse's repositories of this forge: slug → id."""
+    """Roundhouse's repositories of this forge: slug in lower case → id (forges compare
+    owner and name without case)."""
     rows = await session.execute(
         select(Repository.slug, Repository.id, Repository.forge_api_url).where(
             Repository.forge == forge
         )
     )
-    return {slug: ident for slug, ident, api in rows if same_api(api, api_url)}
+    return {slug.lower(): ident for slug, ident, api in rows if same_api(api, api_url)}
 
 
 async def _remember(
@@ -82,8 +83,9 @@ async def record(
     await _remember(session, user_id, forge, api_url, repos, now)
     known = await known_repositories(session, forge, api_url)
     result = Recorded(forge, found=len(repos))
-    result.available = sum(1 for repo in repos if repo.slug not in known)
-    roles = {known[repo.slug]: repo.role for repo in repos if repo.slug in known}
+    slugs = {repo.slug.lower(): repo for repo in repos}
+    result.available = sum(1 for slug in slugs if slug not in known)
+    roles = {known[slug]: repo.role for slug, repo in slugs.items() if slug in known}
     held = {
         p.repository_id: p
         for p in await session.scalars(

@@ -120,8 +120,12 @@ class SyncRunner:
         the sync then records nothing (see _sync_forge)."""
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
-            async with self.ctx.sessions() as session, session.begin():
-                kept = await renew_sync(session, user_id, started, utcnow(), self.lease)
+            try:
+                async with self.ctx.sessions() as session, session.begin():
+                    kept = await renew_sync(session, user_id, started, utcnow(), self.lease)
+            except Exception:  # a database hiccup: the next renewal may get through
+                log.exception("renewing the sync lease of user %s failed", user_id)
+                continue
             if not kept:
                 log.warning("the sync of user %s lost its lease: it was reset", user_id)
                 return
