@@ -235,6 +235,24 @@ async def test_a_running_sync_renews_its_lease_and_a_killed_one_is_reset_by_the_
     forge.hold.set()
 
 
+async def test_a_stopping_platform_gives_back_the_leases_of_its_syncs(
+    start_system: StartSystem, forge_repos: Any
+) -> None:
+    forge: ForgeRepos = await forge_repos("github", tokens={"t"}, repos=[Listed("a/b", "pull")])
+    system = await platform_with(start_system, forge)
+    octo = await forge_person(system, "github", "octo", "t")
+    runner = SyncRunner(system.instance.services.ctx)  # a platform process of its own
+    forge.hold = asyncio.Event()
+    runner.request(octo.user_id)
+    await wait_for(lambda: _true(forge.waiting == 1), 10, "the sync to ask the forge")
+
+    await runner.stop()
+    forge.hold.set()
+    user = await user_row(system, octo.user_id)
+    assert (user.sync_lease_expires_at, user.sync_started_at) == (None, None)
+    assert user.sync_error == "the platform stopped during the sync; the next one starts over"
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_two_platform_processes_never_sync_one_user_at_once(
     start_system: StartSystem, forge_repos: Any
