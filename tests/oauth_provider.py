@@ -68,6 +68,8 @@ class FakeProvider:
     )
     codes: dict[str, str] = field(default_factory=dict)  # code -> redirect_uri
     tokens: set[str] = field(default_factory=set)
+    # GitLab and Gitea give refresh tokens (their access tokens expire); GitHub's OAuth apps not.
+    refresh_tokens: set[str] = field(default_factory=set)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     # More of the forge's API on the same server (the repositories a sync lists).
     routes: Sequence[BaseRoute] = ()
@@ -97,6 +99,8 @@ class FakeProvider:
     async def token(self, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         self.token_requests.append(form)
+        if form.get("grant_type") == "refresh_token":
+            return self.refresh(form)
         redirect = self.codes.pop(form.get("code", ""), None)
         valid = (
             form.get("client_id") == CLIENT_ID
@@ -111,14 +115,31 @@ class FakeProvider:
             }
             # GitHub answers errors with 200; the others with 400.
             return JSONResponse(error, status_code=200 if self.forge == "github" else 400)
-        token = secrets.token_hex(12)
-        self.tokens.add(token)
-        answer = {"access_token": token, "token_type": "bearer", "scope": "read:user"}
+        answer = self.issue()
         if self.forge == "github" and "application/json" not in request.headers.get("accept", ""):
             return PlainTextResponse(
                 urlencode(answer), media_type="application/x-www-form-urlencoded"
             )
         return JSONResponse(answer)
+
+    def issue(self) -> dict[str, str]:
+        token = secrets.token_hex(12)
+        self.tokens.add(token)
+        answer = {"access_token": token, "token_type": "bearer", "scope": "read:user"}
+        if self.forge != "github":
+            answer["refresh_token"] = secrets.token_hex(12)
+            self.refresh_tokens.add(answer["refresh_token"])
+        return answer
+
+    def refresh(self, form: dict[str, str]) -> Response:
+        """A refresh token is used once: the answer holds the next one (rotation)."""
+        given = form.get("refresh_token", "")
+        if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET) or (
+            given not in self.refresh_tokens
+        ):
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        self.refresh_tokens.discard(given)
+        return JSONResponse(self.issue())
 
     async def user(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

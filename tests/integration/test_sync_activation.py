@@ -1,7 +1,8 @@
 """Activation by the user's choice of what their sync found (API and `roundhouse repo
 available|activate`): only admins at the forge may, asked of the forge at that moment; the
 repository stays private; others whose sync found it get their roles. And a forge login
-keeps its token encrypted and syncs the person at once.
+keeps its tokens encrypted and syncs the person at once; an expired access token is
+refreshed, a revoked login forgotten.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from roundhouse.db.models import Identity, User
-from tests.conftest import GitRepo, wait_for
+from tests.conftest import GitRepo, Running, wait_for
 from tests.forge_repos import ForgeRepos, Listed
 from tests.integration.people import add_user, client
 from tests.integration.test_cli import assert_one_error_line
@@ -106,7 +107,7 @@ async def test_activation_needs_admin_at_the_forge_and_keeps_the_repository_priv
 # Logins are HTTP and a few rows: one database is enough (the tests above run both).
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("forge_name", ["gitea", "gitlab"])
-async def test_a_forge_login_keeps_the_token_sealed_and_syncs_at_once(
+async def test_a_forge_login_keeps_its_tokens_sealed_syncs_at_once_and_refreshes_them(
     forge_name: str, start_system: StartSystem, oauth_provider: Any
 ) -> None:
     repos = ForgeRepos(forge_name, repos=[Listed("team/site", "admin", private=True)])
@@ -131,5 +132,39 @@ async def test_a_forge_login_keeps_the_token_sealed_and_syncs_at_once(
             select(Identity.token_sealed).join(User).where(User.login == "octocat")
         )
     [token] = fake.tokens
+    at_rest = system.instance.services.ctx.at_rest
     assert sealed is not None and sealed.startswith("v1:") and token not in sealed
-    assert system.instance.services.ctx.at_rest.open(sealed) == token
+    assert at_rest.open(sealed) == token
+
+    # The access token expires (GitLab's after two hours): the refresh token gets a new one.
+    fake.tokens.clear()
+    runner = system.instance.services.sync
+    user_id = await _user_id(system, "octocat")
+    assert (await runner.sync_user(user_id)).error is None
+    [fresh] = fake.tokens
+    assert fake.token_requests[-1]["grant_type"] == "refresh_token"
+    identity = await _identity(system, user_id)
+    assert at_rest.open(identity.token_sealed) == fresh != token
+    assert at_rest.open(identity.refresh_sealed) in fake.refresh_tokens  # the rotated one
+
+    # Both revoked on the forge: the person must sign in again, and nothing is tried meanwhile.
+    fake.tokens.clear()
+    fake.refresh_tokens.clear()
+    failed = await runner.sync_user(user_id)
+    assert failed.error is not None and "refused the stored login (401" in failed.error
+    identity = await _identity(system, user_id)
+    assert (identity.token_sealed, identity.refresh_sealed) == (None, None)
+
+
+async def _user_id(system: Running, login: str) -> int:
+    async with system.instance.services.ctx.sessions() as session:
+        found = await session.scalar(select(User.id).where(User.login == login))
+    assert found is not None
+    return found
+
+
+async def _identity(system: Running, user_id: int) -> Identity:
+    async with system.instance.services.ctx.sessions() as session:
+        found = await session.scalar(select(Identity).where(Identity.user_id == user_id))
+    assert found is not None
+    return found

@@ -126,6 +126,10 @@ class Identity(Base):
     token_sealed: Mapped[str | None] = mapped_column(
         "access_token", Text, default=None, info=SECRET
     )
+    # Its refresh token, where the forge gives one (GitLab, Gitea: their access tokens expire).
+    refresh_sealed: Mapped[str | None] = mapped_column(
+        "refresh_token", Text, default=None, info=SECRET
+    )
 
 
 class ForgeRepository(Base):

@@ -88,8 +88,9 @@ class ForgeAccount:
     login: str
     name: str = ""
     email: str = ""
-    # The OAuth access token the login got (never shown; stored encrypted by the caller).
+    # The OAuth tokens the login got (never shown; stored encrypted by the caller).
     access_token: str = field(default="", repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
 
 
 async def user_for_forge_account(
@@ -97,10 +98,11 @@ async def user_for_forge_account(
     account: ForgeAccount,
     signed_in: User | None,
     token_sealed: str | None = None,
+    refresh_sealed: str | None = None,
 ) -> User:
     """The user this forge account belongs to: the one it was linked to before, else the
     signed-in user (linking it), else a new user named after the forge login. The identity
-    keeps `token_sealed` (the encrypted access token) when given, for the code-host sync."""
+    keeps the encrypted access and refresh tokens when given, for the code-host sync."""
     identity = await session.scalar(
         select(Identity).where(
             Identity.provider == account.provider, Identity.external_id == account.external_id
@@ -109,7 +111,7 @@ async def user_for_forge_account(
     if identity is not None:
         identity.login = account.login  # renamed on the forge
         if token_sealed is not None:
-            identity.token_sealed = token_sealed
+            identity.token_sealed, identity.refresh_sealed = token_sealed, refresh_sealed
         user = await session.get(User, identity.user_id)
         assert user is not None  # the foreign key cascades
         return user
@@ -126,6 +128,7 @@ async def user_for_forge_account(
             external_id=account.external_id,
             login=account.login,
             token_sealed=token_sealed,
+            refresh_sealed=refresh_sealed,
         )
     )
     await session.flush()

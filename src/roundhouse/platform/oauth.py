@@ -25,10 +25,20 @@ TITLES = {"github": "GitHub", "gitea": "Gitea", "gitlab": "GitLab"}
 GITHUB = "https://github.com"
 # GitHub answers the token request in form encoding unless asked for JSON.
 JSON = {"Accept": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class OAuthFailed(Exception):
     """The forge did not let the person in; the text says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What a token request got: the access token, and the refresh token if the forge gave
+    one (GitLab's and Gitea's access tokens expire; GitHub's OAuth apps' do not)."""
+
+    access: str
+    refresh: str | None
 
 
 @dataclass(frozen=True)
@@ -68,19 +78,13 @@ class Provider:
 
     async def account(self, code: str) -> ForgeAccount:
         """Exchange the code for a token, and ask the forge who that token belongs to."""
-        body = prepare_token_request(
-            "authorization_code",
-            code=code,
-            redirect_uri=self.callback,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-        )
-        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        body = self._token_body("authorization_code", code=code, redirect_uri=self.callback)
         try:
             async with httpx.AsyncClient(timeout=20, headers=JSON) as http:
-                answer = await http.post(self.token_url, content=body, headers=form)
-                token = self._token(answer)
-                user = await http.get(self.user_url, headers={"Authorization": f"Bearer {token}"})
+                answer = await http.post(self.token_url, content=body, headers=FORM)
+                tokens = self._tokens(answer, "the login code")
+                bearer = {"Authorization": f"Bearer {tokens.access}"}
+                user = await http.get(self.user_url, headers=bearer)
         except httpx.HTTPError as error:
             raise OAuthFailed(f"{self.title} could not be reached ({error}).") from None
         if user.status_code != 200:
@@ -94,17 +98,36 @@ class Provider:
             login=str(data[self.login_field]),
             name=str(data.get(self.name_field) or ""),
             email=str(data.get("email") or ""),
-            access_token=token,
+            access_token=tokens.access,
+            refresh_token=tokens.refresh,
         )
 
-    def _token(self, answer: httpx.Response) -> str:
+    async def refresh(self, refresh_token: str) -> Tokens:
+        """New tokens for an expired access token (RFC 6749, section 6)."""
+        body = self._token_body("refresh_token", refresh_token=refresh_token)
+        try:
+            async with httpx.AsyncClient(timeout=20, headers=JSON) as http:
+                answer = await http.post(self.token_url, content=body, headers=FORM)
+        except httpx.HTTPError as error:
+            raise OAuthFailed(f"{self.title} could not be reached ({error}).") from None
+        return self._tokens(answer, "the stored login")
+
+    def _token_body(self, grant_type: str, **fields: str) -> str:
+        return str(
+            prepare_token_request(
+                grant_type, client_id=self.client_id, client_secret=self.client_secret, **fields
+            )
+        )
+
+    def _tokens(self, answer: httpx.Response, what: str) -> Tokens:
         # GitHub says a bad code with 200 and an "error" field; the others with 400 or 401.
         data = _json(answer)
         token = OAuth2Token.from_dict(data) if "access_token" in data else None
         if answer.status_code != 200 or token is None:
             reason = data.get("error_description") or data.get("error") or answer.status_code
-            raise OAuthFailed(f"{self.title} refused the login code ({reason}); sign in again.")
-        return str(token["access_token"])
+            raise OAuthFailed(f"{self.title} refused {what} ({reason}); sign in again.")
+        refresh = token.get("refresh_token")
+        return Tokens(str(token["access_token"]), str(refresh) if refresh else None)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

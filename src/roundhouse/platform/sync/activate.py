@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roundhouse.db.models import ForgeRepository, Identity, Permission, Repository, User, utcnow
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.oauth import provider
-from roundhouse.platform.secrets import SecretsError
 from roundhouse.platform.sync.common import ForgeRepo, SignInAgain, SyncError, one_repository
 from roundhouse.platform.sync.record import known_repositories
 from roundhouse.platform.sync.runner import APIS, no_forge_login
+from roundhouse.platform.sync.tokens import with_token
 
 # Roundhouse's slugs are owner/name (its pages are /{owner}/{name}).
 SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -82,11 +82,16 @@ async def _as_forge_sees_it(
     if identity is None or app is None:
         raise Refused(409, no_forge_login(user.login))
     try:
-        token = ctx.at_rest.open(identity.token_sealed) or ""
-        now = await one_repository(http, api, app.api_url, token, row.slug)
+        now = await with_token(
+            ctx,
+            identity,
+            app,
+            api,
+            lambda token: one_repository(http, api, app.api_url, token, row.slug),
+        )
     except SignInAgain as error:
         raise Refused(409, str(error)) from None
-    except (SyncError, SecretsError) as error:
+    except SyncError as error:
         raise Refused(502, str(error)) from None
     if now is None:
         raise Refused(403, f"{api.title} does not show {row.slug} to you any more.")

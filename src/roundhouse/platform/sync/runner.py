@@ -22,10 +22,10 @@ from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.locks import leader
 from roundhouse.platform.oauth import provider
 from roundhouse.platform.periodic import Periodic
-from roundhouse.platform.secrets import SecretsError
 from roundhouse.platform.sync import gitea, github, gitlab
-from roundhouse.platform.sync.common import ForgeApi, SignInAgain, SyncError, list_repositories
+from roundhouse.platform.sync.common import ForgeApi, SyncError, list_repositories
 from roundhouse.platform.sync.record import Recorded, record
+from roundhouse.platform.sync.tokens import with_token
 from roundhouse.platform.usersync import begin_sync, finish_sync, renew_sync
 
 log = logging.getLogger(__name__)
@@ -162,15 +162,13 @@ class SyncRunner:
         api = APIS.get(forge)
         if app is None or api is None:
             raise SyncError(f"{forge} is not configured here any more (setting oauth.{forge}).")
-        try:
-            token = self.ctx.at_rest.open(identity.token_sealed) or ""
-        except SecretsError as error:
-            raise SyncError(f"The stored {api.title} login cannot be read: {error}.") from None
-        try:
-            repos = await list_repositories(self.http, api, app.api_url, token)
-        except SignInAgain:
-            await self._forget_token(identity.id, identity.token_sealed)
-            raise
+        repos = await with_token(
+            self.ctx,
+            identity,
+            app,
+            api,
+            lambda token: list_repositories(self.http, api, app.api_url, token),
+        )
         async with self.ctx.sessions() as session, session.begin():
             # Written only under this sync's lease: a sync whose lease was reset and taken by
             # another must not overwrite the newer one's outcome.
@@ -180,13 +178,6 @@ class SyncRunner:
             if holder != started:
                 raise SyncError("the sync's lease was reset before it could record its outcome.")
             return await record(session, user_id, forge, app.api_url, repos, utcnow())
-
-    async def _forget_token(self, identity_id: int, sealed: str | None) -> None:
-        """A refused token is not tried again until the person signs in again."""
-        async with self.ctx.sessions() as session, session.begin():
-            identity = await session.get(Identity, identity_id)
-            if identity is not None and identity.token_sealed == sealed:
-                identity.token_sealed = None
 
     async def sync_due(self) -> list[Outcome]:
         """One round: sync the users asked for, and those not synced for sync_interval."""

@@ -128,9 +128,10 @@ async def oauth_callback(
     if not problem:
         try:
             account = await found.account(code)
-            sealed = svc.ctx.at_rest.seal(account.access_token)
+            at_rest = svc.ctx.at_rest
+            sealed = at_rest.seal(account.access_token), at_rest.seal(account.refresh_token)
             async with svc.ctx.sessions() as session, session.begin():
-                signed = await user_for_forge_account(session, account, user, sealed)
+                signed = await user_for_forge_account(session, account, user, *sealed)
                 suspended = signed.suspended
         except (OAuthFailed, AccountError) as failed:
             problem = str(failed)

@@ -1,8 +1,8 @@
 """sync: the code-host sync of users' repositories and permissions
 
-Identities keep the OAuth access token (encrypted with the instance key); users, when their
-last sync ended; permissions, whether a sync made them; forge_repositories, what each user's
-last sync found on the forge (the repositories they may activate).
+Identities keep the OAuth access and refresh tokens (encrypted with the instance key);
+users, when their last sync ended; permissions, whether a sync made them; forge_repositories,
+what each user's last sync found on the forge (the repositories they may activate).
 
 Revision ID: 0008_sync
 Revises: 0007
@@ -23,6 +23,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("access_token", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("refresh_token", sa.Text(), nullable=True))
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("sync_finished_at", roundhouse.db.models.UTCDateTime(), nullable=True)
@@ -60,4 +61,5 @@ def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("sync_finished_at")
     with op.batch_alter_table("identities", schema=None) as batch_op:
+        batch_op.drop_column("refresh_token")
         batch_op.drop_column("access_token")
