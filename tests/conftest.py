@@ -23,9 +23,9 @@ import uvicorn
 from roundhouse.settings import Settings
 from roundhouse.up import AllInOne
 
-# Fixtures of the forge tests (fake forge API, repositories connected by webhook, OAuth) and
-# of the notification tests (SMTP server, HTTP receivers).
-pytest_plugins = ["tests.forges", "tests.oauth_provider", "tests.receivers"]
+# Fixtures of the forge tests (fake forge API, repositories connected by webhook, OAuth, the
+# repositories a sync lists) and of the notification tests (SMTP server, HTTP receivers).
+pytest_plugins = ["tests.forges", "tests.oauth_provider", "tests.receivers", "tests.forge_repos"]
 
 POSTGRES_BASE = os.environ.get(
     "ROUNDHOUSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

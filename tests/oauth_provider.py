@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute
 
 from tests.conftest import free_port, wait_for
 
@@ -67,7 +68,11 @@ class FakeProvider:
     )
     codes: dict[str, str] = field(default_factory=dict)  # code -> redirect_uri
     tokens: set[str] = field(default_factory=set)
+    # GitLab and Gitea give refresh tokens (their access tokens expire); GitHub's OAuth apps not.
+    refresh_tokens: set[str] = field(default_factory=set)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    # More of the forge's API on the same server (the repositories a sync lists).
+    routes: Sequence[BaseRoute] = ()
 
     @property
     def shape(self) -> Shape:
@@ -79,6 +84,7 @@ class FakeProvider:
         app.get(shape.authorize)(self.authorize)
         app.post(shape.token)(self.token)
         app.get(shape.user)(self.user)
+        app.router.routes.extend(self.routes)
         return app
 
     async def authorize(self, request: Request) -> Response:
@@ -93,6 +99,8 @@ class FakeProvider:
     async def token(self, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         self.token_requests.append(form)
+        if form.get("grant_type") == "refresh_token":
+            return self.refresh(form)
         redirect = self.codes.pop(form.get("code", ""), None)
         valid = (
             form.get("client_id") == CLIENT_ID
@@ -107,14 +115,31 @@ class FakeProvider:
             }
             # GitHub answers errors with 200; the others with 400.
             return JSONResponse(error, status_code=200 if self.forge == "github" else 400)
-        token = secrets.token_hex(12)
-        self.tokens.add(token)
-        answer = {"access_token": token, "token_type": "bearer", "scope": "read:user"}
+        answer = self.issue()
         if self.forge == "github" and "application/json" not in request.headers.get("accept", ""):
             return PlainTextResponse(
                 urlencode(answer), media_type="application/x-www-form-urlencoded"
             )
         return JSONResponse(answer)
+
+    def issue(self) -> dict[str, str]:
+        token = secrets.token_hex(12)
+        self.tokens.add(token)
+        answer = {"access_token": token, "token_type": "bearer", "scope": "read:user"}
+        if self.forge != "github":
+            answer["refresh_token"] = secrets.token_hex(12)
+            self.refresh_tokens.add(answer["refresh_token"])
+        return answer
+
+    def refresh(self, form: dict[str, str]) -> Response:
+        """A refresh token is used once: the answer holds the next one (rotation)."""
+        given = form.get("refresh_token", "")
+        if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET) or (
+            given not in self.refresh_tokens
+        ):
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        self.refresh_tokens.discard(given)
+        return JSONResponse(self.issue())
 
     async def user(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -133,11 +158,12 @@ class FakeProvider:
 
 @pytest.fixture
 async def oauth_provider() -> AsyncIterator[Any]:
-    """start(forge) -> a FakeProvider serving on a local port until the test ends."""
+    """start(forge, routes) -> a FakeProvider (serving these routes too) on a local port
+    until the test ends."""
     servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
-    async def start(forge: str) -> FakeProvider:
-        fake = FakeProvider(forge)
+    async def start(forge: str, routes: Sequence[BaseRoute] = ()) -> FakeProvider:
+        fake = FakeProvider(forge, routes=routes)
         port = free_port()
         fake.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning")

@@ -66,6 +66,8 @@ class OAuthApp(BaseModel):
     url: str = ""  # default: github.com, gitlab.com; Gitea has none
     api_url: str = ""  # default: derived from url as the forge documents it
     callback_url: str = ""
+    # The scopes asked for at login; default: what the code-host sync needs (docs/forges.md).
+    scope: str | None = None
 
     @field_validator("url", "api_url", "callback_url")
     @classmethod
@@ -118,6 +120,11 @@ class Settings(BaseSettings):
     # (the forge's web address, e.g. a GitHub Enterprise host) and the registered
     # callback_url, which must be <public_url>/auth/<forge>/callback (docs/forges.md).
     oauth: dict[Literal["github", "gitea", "gitlab"], OAuthApp] = Field(default_factory=dict)
+    # The code-host sync of each user with a forge login (docs/forges.md, section 8): every
+    # sync_interval seconds (0: only at login and when asked), holding a lease of sync_lease
+    # seconds that it renews while it runs.
+    sync_interval: float = Field(24 * 3600.0, ge=0)
+    sync_lease: float = Field(600.0, ge=1)
 
     # webhooks: the largest body a hook may send (413 beyond), and how commit statuses are
     # retried: attempts in all, the first pause in seconds (doubled after each attempt).

@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from roundhouse.db.models import EnvVar, Repository, RepositoryKey
+from roundhouse.db.models import EnvVar, Identity, Repository, RepositoryKey, User
 from roundhouse.db.session import alembic_config, sync_url
 from roundhouse.platform import repo_secrets
 from roundhouse.platform.rekey import check_before_start, check_instance_key, rotate
@@ -32,8 +32,9 @@ async def secret_rows(system: Running) -> list[str]:
         repos = list(await session.scalars(select(Repository)))
         keys = list(await session.scalars(select(RepositoryKey.private_key)))
         env = list(await session.scalars(select(EnvVar.value)))
+        oauth = list(await session.scalars(select(Identity.token_sealed)))
     sealed = [r.forge_token_sealed for r in repos] + [r.webhook_secret_sealed for r in repos]
-    return [value for value in [*sealed, *keys, *env] if value is not None]
+    return [value for value in [*sealed, *keys, *env, *oauth] if value is not None]
 
 
 async def test_rotate_re_encrypts_everything_while_the_platform_runs(
@@ -58,17 +59,31 @@ async def test_rotate_re_encrypts_everything_while_the_platform_runs(
         row.private_key = f"{key_id(old_key)}:{Fernet(old_key.encode()).encrypt(pem).decode()}"
         stored = (await session.scalars(select(Repository))).one()
         stored.forge_token_sealed = "plain:forge-t0ken"
+        # The OAuth token a forge login left for the code-host sync.
+        user = User(login="octo")
+        session.add(user)
+        await session.flush()
+        sealed_token = services.ctx.at_rest.seal("gho_oauth-t0ken")
+        session.add(
+            Identity(
+                user_id=user.id,
+                provider="github",
+                external_id="1",
+                login="octo",
+                token_sealed=sealed_token,
+            )
+        )
     before = await secret_rows(system)
     assert not any("hook-secret" in v or "s3cr3t" in v for v in before)
 
     rotation = await rotate(settings)
 
     assert rotation.old_ids == [key_id(old_key)]
-    assert dict(rotation.rewritten) == {"v1": 2, "fernet": 1, "plain": 1}
+    assert dict(rotation.rewritten) == {"v1": 3, "fernet": 1, "plain": 1}
     new_key = key_file(settings).read_text().strip()
     assert "\n" not in new_key and key_id(new_key) == rotation.new_id != key_id(old_key)
     after = await secret_rows(system)
-    assert len(after) == 4
+    assert len(after) == 5
     assert all(v.startswith(f"v1:{rotation.new_id}:") for v in after), after
 
     # The running platform read the new key file: every value still opens.
@@ -79,6 +94,8 @@ async def test_rotate_re_encrypts_everything_while_the_platform_runs(
         assert repo_secrets.read(at_rest, stored, "forge_token") == "forge-t0ken"
         assert repo_secrets.read(at_rest, stored, "webhook_secret") == "hook-secret"
         assert at_rest.decrypt(row.private_key) == pem
+        sealed = await session.scalar(select(Identity.token_sealed))
+        assert at_rest.open(sealed) == "gho_oauth-t0ken"
         await check_instance_key(session, at_rest)
 
         # The old key is gone: a platform started with it is refused, naming both key ids.

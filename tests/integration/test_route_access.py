@@ -46,6 +46,8 @@ SIGNED_IN = {
     ("POST", "/api/tokens"),
     ("DELETE", "/api/tokens/{token_id}"),
     ("POST", "/api/repos"),
+    ("GET", "/api/user/forge_repos"),
+    ("POST", "/api/user/forge_repos/{forge_repo_id}/activate"),
     ("GET", "/api/workers"),
     ("GET", "/api/queues"),
 }
@@ -99,6 +101,7 @@ def concrete(path: str, project: PrivateProject) -> str:
         "branch": "main",
         "login": "reader",
         "token_id": "1",
+        "forge_repo_id": "1",
         "var_id": "1",
     }
     filled = re.sub(r"{(\w+)(:\w+)?}", lambda m: values[m.group(1)], path)

@@ -90,6 +90,7 @@ async def test_suspend_blocks_tokens_and_builds_until_unsuspended(
 
     assert (await run(system, "users", "unsuspend", "bob")).code == 0
     assert (await bob.get(f"/api/repo/{slug}/builds")).status_code == 200
+    # Triggering needs push (roles): the admin gives it.
     assert (await run(system, "users", "grant", "bob", slug, "push")).code == 0
     triggered = await bob.post(f"/api/repo/{slug}/requests", json={"request": {"branch": "main"}})
     assert triggered.status_code == 202
@@ -103,14 +104,13 @@ async def test_suspend_blocks_tokens_and_builds_until_unsuspended(
     assert "There is no user 'nobody'" in assert_one_error_line(nobody)
 
 
-async def test_sync_requests_are_recorded_and_reset_sync_frees_a_lease(system: Running) -> None:
+async def test_a_sync_needs_a_forge_login_and_reset_sync_frees_a_lease(system: Running) -> None:
     await add_user(system, "carol")
 
     asked = await run(system, "users", "sync", "carol")
-    assert asked.code == 0, asked.err
-    assert "has no code-host sync yet" in asked.out
-    assert (await get_user(system, "carol")).sync_requested_at is not None
-    assert "sync: requested" in (await run(system, "users", "list")).out
+    assert "carol has no forge login to sync with" in assert_one_error_line(asked)
+    assert (await get_user(system, "carol")).sync_requested_at is None
+    assert "sync: never" in (await run(system, "users", "list")).out
 
     async with system.instance.services.ctx.sessions() as session, session.begin():
         carol = await session.scalar(select(User).where(User.login == "carol"))

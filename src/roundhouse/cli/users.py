@@ -5,6 +5,7 @@ roles, through the API (an administrator's token; docs/operations.md, "Users").
 from __future__ import annotations
 
 import sys
+import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -65,10 +66,37 @@ def unsuspend(login: str, server: UrlOpt = None, token: TokenOpt = None) -> None
 
 
 @users_app.command("sync")
-def sync(login: str, server: UrlOpt = None, token: TokenOpt = None) -> None:
-    """Ask for a code-host sync of LOGIN's repositories and permissions."""
-    answer = Client(server, token).post(f"/api/users/{quote(login, safe='')}/sync")
-    typer.echo(answer["message"])
+def sync(
+    login: str,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait for the outcome (default).")
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 600.0,
+    server: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Sync LOGIN's repositories and permissions from their forges now."""
+    client = Client(server, token)
+    answer = client.post(f"/api/users/{quote(login, safe='')}/sync")
+    if not wait:
+        typer.echo(answer["message"])
+        return
+    before = answer["user"]["sync"]["finished_at"]
+    deadline = time.monotonic() + timeout
+    while True:
+        users = client.get("/api/users")["users"]
+        state = next(u["sync"] for u in users if u["login"] == answer["user"]["login"])
+        if state["finished_at"] != before and state["state"] != "syncing":
+            break
+        if time.monotonic() > deadline:
+            fail(
+                f"The sync of {login} did not end within {timeout:g} s;"
+                " `roundhouse users list` shows its state."
+            )
+        time.sleep(0.5)  # an operator's command polling the API, not a test
+    if state["error"]:
+        fail(f"The sync of {login} failed: {state['error']}")
+    typer.echo(f"Synced {login} ({state['synced_at']}).")
 
 
 @users_app.command("reset-sync")

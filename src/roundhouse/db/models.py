@@ -78,6 +78,8 @@ class User(Base):
     sync_lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     synced_at: Mapped[datetime | None] = mapped_column(default=None)
     sync_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # When the last sync ended, either way: the periodic sync waits sync_interval from it.
+    sync_finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # argon2 hash of the local password; None: no password login (tokens or OAuth only).
     password_hash: Mapped[str | None] = mapped_column(Text, default=None)
 
@@ -93,6 +95,9 @@ class Permission(Base):
         ForeignKey("repositories.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(String(10))
+    # Made by the code-host sync (platform/sync/): a later sync may change or remove it;
+    # roles granted by hand are never touched by a sync.
+    synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OwnerAdmin(Base):
@@ -116,6 +121,37 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(100))
     login: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The OAuth access token of the last login, encrypted with the instance key: the code-host
+    # sync calls the forge's API as this person. None: never stored, or refused by the forge.
+    token_sealed: Mapped[str | None] = mapped_column(
+        "access_token", Text, default=None, info=SECRET
+    )
+    # Its refresh token, where the forge gives one (GitLab, Gitea: their access tokens expire).
+    refresh_sealed: Mapped[str | None] = mapped_column(
+        "refresh_token", Text, default=None, info=SECRET
+    )
+
+
+class ForgeRepository(Base):
+    """A repository a user can reach on a forge, as their last code-host sync found it; the
+    ones not in Roundhouse yet are what they may activate (platform/sync/)."""
+
+    __tablename__ = "forge_repositories"
+    __table_args__ = (UniqueConstraint("user_id", "forge", "slug"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    forge: Mapped[str] = mapped_column(String(20))
+    # The forge's API address, kept for the repository when it is activated (statuses).
+    api_url: Mapped[str] = mapped_column(Text)
+    forge_id: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(200), index=True)
+    clone_url: Mapped[str] = mapped_column(Text)
+    web_url: Mapped[str] = mapped_column(Text, default="")
+    default_branch: Mapped[str | None] = mapped_column(String(200), default=None)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The user's role on it at the forge: admin, push or pull.
+    role: Mapped[str] = mapped_column(String(10))
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiToken(Base):

@@ -7,7 +7,7 @@ A failed login says only that login and password do not match, whichever of the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -88,13 +88,21 @@ class ForgeAccount:
     login: str
     name: str = ""
     email: str = ""
+    # The OAuth tokens the login got (never shown; stored encrypted by the caller).
+    access_token: str = field(default="", repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
 
 
 async def user_for_forge_account(
-    session: AsyncSession, account: ForgeAccount, signed_in: User | None
+    session: AsyncSession,
+    account: ForgeAccount,
+    signed_in: User | None,
+    token_sealed: str | None = None,
+    refresh_sealed: str | None = None,
 ) -> User:
     """The user this forge account belongs to: the one it was linked to before, else the
-    signed-in user (linking it), else a new user named after the forge login."""
+    signed-in user (linking it), else a new user named after the forge login. The identity
+    keeps the encrypted access and refresh tokens when given, for the code-host sync."""
     identity = await session.scalar(
         select(Identity).where(
             Identity.provider == account.provider, Identity.external_id == account.external_id
@@ -102,6 +110,8 @@ async def user_for_forge_account(
     )
     if identity is not None:
         identity.login = account.login  # renamed on the forge
+        if token_sealed is not None:
+            identity.token_sealed, identity.refresh_sealed = token_sealed, refresh_sealed
         user = await session.get(User, identity.user_id)
         assert user is not None  # the foreign key cascades
         return user
@@ -117,6 +127,8 @@ async def user_for_forge_account(
             provider=account.provider,
             external_id=account.external_id,
             login=account.login,
+            token_sealed=token_sealed,
+            refresh_sealed=refresh_sealed,
         )
     )
     await session.flush()

@@ -20,6 +20,7 @@ from roundhouse.platform.api import (
     cache,
     crons,
     env_vars,
+    forge_repos,
     hooks,
     keys,
     people,
@@ -81,6 +82,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.include_router(crons.router, prefix="/api")
     app.include_router(env_vars.router, prefix="/api")
     app.include_router(people.router, prefix="/api")
+    app.include_router(forge_repos.router, prefix="/api")
     app.include_router(repos.router, prefix="/api")
     app.include_router(builds.router, prefix="/api")
     # Before system: /workers/token and /workers/hello are not worker names.

@@ -3,7 +3,9 @@ as it documents them, the authorization URL (authlib's RFC 6749 requests), and t
 exchanged for the forge's account over httpx.
 
 The forge's web address comes from the `oauth` setting; its API address is derived from it
-(github.com's is api.github.com; GitHub Enterprise's <url>/api/v3) unless given.
+(github.com's is api.github.com; GitHub Enterprise's <url>/api/v3) unless given. The scopes
+asked for by default are those the code-host sync needs (platform/sync/) to list the person's
+repositories and their permissions.
 """
 
 from __future__ import annotations
@@ -23,10 +25,20 @@ TITLES = {"github": "GitHub", "gitea": "Gitea", "gitlab": "GitLab"}
 GITHUB = "https://github.com"
 # GitHub answers the token request in form encoding unless asked for JSON.
 JSON = {"Accept": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class OAuthFailed(Exception):
     """The forge did not let the person in; the text says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What a token request got: the access token, and the refresh token if the forge gave
+    one (GitLab's and Gitea's access tokens expire; GitHub's OAuth apps' do not)."""
+
+    access: str
+    refresh: str | None
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,7 @@ class Provider:
     callback: str
     authorize_url: str
     token_url: str
-    user_url: str
+    api_url: str
     scope: str
     # The user API's names of the login and the display name.
     login_field: str
@@ -46,6 +58,10 @@ class Provider:
     @property
     def title(self) -> str:
         return TITLES[self.name]
+
+    @property
+    def user_url(self) -> str:
+        return f"{self.api_url}/user"
 
     def authorization(self) -> tuple[str, str]:
         """The forge's consent page to send the browser to, and the state it will bring back."""
@@ -62,19 +78,13 @@ class Provider:
 
     async def account(self, code: str) -> ForgeAccount:
         """Exchange the code for a token, and ask the forge who that token belongs to."""
-        body = prepare_token_request(
-            "authorization_code",
-            code=code,
-            redirect_uri=self.callback,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-        )
-        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        body = self._token_body("authorization_code", code=code, redirect_uri=self.callback)
         try:
             async with httpx.AsyncClient(timeout=20, headers=JSON) as http:
-                answer = await http.post(self.token_url, content=body, headers=form)
-                token = self._token(answer)
-                user = await http.get(self.user_url, headers={"Authorization": f"Bearer {token}"})
+                answer = await http.post(self.token_url, content=body, headers=FORM)
+                tokens = self._tokens(answer, "the login code")
+                bearer = {"Authorization": f"Bearer {tokens.access}"}
+                user = await http.get(self.user_url, headers=bearer)
         except httpx.HTTPError as error:
             raise OAuthFailed(f"{self.title} could not be reached ({error}).") from None
         if user.status_code != 200:
@@ -88,16 +98,36 @@ class Provider:
             login=str(data[self.login_field]),
             name=str(data.get(self.name_field) or ""),
             email=str(data.get("email") or ""),
+            access_token=tokens.access,
+            refresh_token=tokens.refresh,
         )
 
-    def _token(self, answer: httpx.Response) -> str:
+    async def refresh(self, refresh_token: str) -> Tokens:
+        """New tokens for an expired access token (RFC 6749, section 6)."""
+        body = self._token_body("refresh_token", refresh_token=refresh_token)
+        try:
+            async with httpx.AsyncClient(timeout=20, headers=JSON) as http:
+                answer = await http.post(self.token_url, content=body, headers=FORM)
+        except httpx.HTTPError as error:
+            raise OAuthFailed(f"{self.title} could not be reached ({error}).") from None
+        return self._tokens(answer, "the stored login")
+
+    def _token_body(self, grant_type: str, **fields: str) -> str:
+        return str(
+            prepare_token_request(
+                grant_type, client_id=self.client_id, client_secret=self.client_secret, **fields
+            )
+        )
+
+    def _tokens(self, answer: httpx.Response, what: str) -> Tokens:
         # GitHub says a bad code with 200 and an "error" field; the others with 400 or 401.
         data = _json(answer)
         token = OAuth2Token.from_dict(data) if "access_token" in data else None
         if answer.status_code != 200 or token is None:
             reason = data.get("error_description") or data.get("error") or answer.status_code
-            raise OAuthFailed(f"{self.title} refused the login code ({reason}); sign in again.")
-        return str(token["access_token"])
+            raise OAuthFailed(f"{self.title} refused {what} ({reason}); sign in again.")
+        refresh = token.get("refresh_token")
+        return Tokens(str(token["access_token"]), str(refresh) if refresh else None)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -127,7 +157,8 @@ ENDPOINTS = {
         "/login/oauth/authorize",
         "/login/oauth/access_token",
         "/api/v3",
-        "read:user user:email",
+        # repo: GitHub has no narrower scope that shows private repositories.
+        "read:user user:email repo",
         "login",
         "name",
     ),
@@ -145,7 +176,7 @@ ENDPOINTS = {
         "/oauth/authorize",
         "/oauth/token",
         "/api/v4",
-        "read_user",
+        "read_user read_api",
         "username",
         "name",
     ),
@@ -167,8 +198,8 @@ def provider(settings: Settings, forge: str) -> Provider | None:
         callback=oauth_callback(settings, forge),
         authorize_url=base + where.authorize,
         token_url=base + where.token,
-        user_url=f"{api}/user",
-        scope=where.scope,
+        api_url=api,
+        scope=where.scope if app.scope is None else app.scope,
         login_field=where.login_field,
         name_field=where.name_field,
     )

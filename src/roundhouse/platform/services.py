@@ -24,6 +24,7 @@ from roundhouse.platform.reconciler import Reconciler
 from roundhouse.platform.rekey import check_instance_key, seal_plain_values
 from roundhouse.platform.scheduler import Scheduler
 from roundhouse.platform.statuses import StatusReporter
+from roundhouse.platform.sync.runner import SyncRunner
 from roundhouse.platform.triggers import Triggers
 from roundhouse.platform.workers import WorkerRegistry
 from roundhouse.settings import Settings, check_oauth_callbacks
@@ -45,6 +46,7 @@ class Services:
     metrics: Metrics
     notifier: Notifier
     crons: CronScheduler
+    sync: SyncRunner
     admin_token: str = ""
 
     @classmethod
@@ -80,6 +82,7 @@ class Services:
             metrics=metrics,
             notifier=notifier,
             crons=CronScheduler(ctx, triggers),
+            sync=SyncRunner(ctx),
         )
 
     async def start(self, *, poll: bool = True) -> None:
@@ -99,10 +102,12 @@ class Services:
         await self.workers.start()
         await self.reconciler.start()
         self.crons.start()
+        self.sync.start()
         if poll:
             self.poller.start()
 
     async def stop(self) -> None:
+        await self.sync.stop()
         await self.reconciler.stop()
         await self.crons.stop()
         await self.poller.stop()

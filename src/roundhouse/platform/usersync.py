@@ -1,9 +1,10 @@
 """The code-host sync of a user (their repositories and permissions) as a lease that expires.
 
-A sync takes the lease (begin_sync), and gives it back with its outcome (finish_sync). A sync
-that crashed never gives it back: the reconciler's pass resets leases past their expiry
-(reset_stale_syncs), so nobody stays "syncing" for ever, and `roundhouse doctor` reports the
-ones no pass has reset yet (stuck_syncs). Every function takes `now`, so tests choose the time.
+A sync takes the lease (begin_sync), renews it while it runs (renew_sync), and gives it back
+with its outcome (finish_sync). A sync that crashed never gives it back: the reconciler's
+pass resets leases past their expiry (reset_stale_syncs), so nobody stays "syncing" for ever,
+and `roundhouse doctor` reports the ones no pass has reset yet (stuck_syncs). Every function
+takes `now`, so tests choose the time.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import User
@@ -55,14 +56,39 @@ async def begin_sync(
     return bool(getattr(taken, "rowcount", 0))
 
 
+async def renew_sync(
+    session: AsyncSession,
+    user_id: int,
+    started_at: datetime,
+    now: datetime,
+    lease: timedelta = SYNC_LEASE,
+) -> bool:
+    """Push the expiry of the lease taken at `started_at` to now + lease; False when it was
+    reset meanwhile (the sync should then stop: its outcome would be dropped)."""
+    renewed = await session.execute(
+        update(User)
+        .where(User.id == user_id, User.sync_started_at == started_at)
+        .values(sync_lease_expires_at=now + lease)
+    )
+    return bool(getattr(renewed, "rowcount", 0))
+
+
 async def finish_sync(
     session: AsyncSession, user_id: int, started_at: datetime, now: datetime, error: str | None
 ) -> bool:
     """Give the lease taken at `started_at` back with the outcome; False when it was reset
-    meanwhile (the outcome is then dropped: a newer sync may hold the lease)."""
-    values: dict[str, object] = {"sync_started_at": None, "sync_lease_expires_at": None}
+    meanwhile (the outcome is then dropped: a newer sync may hold the lease). A request made
+    before the sync started is answered by it, whatever the outcome."""
+    values: dict[str, object] = {
+        "sync_started_at": None,
+        "sync_lease_expires_at": None,
+        "sync_finished_at": now,
+        "sync_requested_at": case(
+            (User.sync_requested_at <= started_at, None), else_=User.sync_requested_at
+        ),
+    }
     if error is None:
-        values.update(synced_at=now, sync_error=None, sync_requested_at=None)
+        values.update(synced_at=now, sync_error=None)
     else:
         values["sync_error"] = error
     done = await session.execute(
@@ -98,6 +124,8 @@ async def reset_stale_syncs(session: AsyncSession, now: datetime) -> list[str]:
     users = list(await session.scalars(select(User).where(User.sync_lease_expires_at <= now)))
     for user in users:
         _clear(user, f"did not finish: its lease expired at {_when(user.sync_lease_expires_at)}")
+        # The periodic sync tries again an interval later, not at once: it may crash again.
+        user.sync_finished_at = now
     return sorted(u.login for u in users)
 
 

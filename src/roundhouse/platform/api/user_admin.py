@@ -11,17 +11,13 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from roundhouse.db.models import User, utcnow
+from roundhouse.db.models import Identity, User, utcnow
 from roundhouse.platform.api.deps import InstanceAdmin, ServicesDep
 from roundhouse.platform.api.serialize import user_json
+from roundhouse.platform.sync.runner import no_forge_login
 from roundhouse.platform.usersync import reset_syncs, sync_state
 
 router = APIRouter()
-# Said when a sync is asked for: the code-host sync itself does not exist yet.
-NO_SYNC_YET = (
-    "Recorded the request to sync {login}; this Roundhouse has no code-host sync yet, so"
-    " nothing runs it until one is configured."
-)
 
 
 class ResetSync(BaseModel):
@@ -42,6 +38,7 @@ def user_of(user: User) -> dict[str, Any]:
             "started_at": _time(user.sync_started_at),
             "lease_expires_at": _time(user.sync_lease_expires_at),
             "synced_at": _time(user.synced_at),
+            "finished_at": _time(user.sync_finished_at),
             "error": user.sync_error,
         },
     }
@@ -86,10 +83,26 @@ async def unsuspend(login: str, svc: ServicesDep, user: InstanceAdmin) -> dict[s
 
 @router.post("/users/{login}/sync", status_code=202)
 async def request_sync(login: str, svc: ServicesDep, user: InstanceAdmin) -> dict[str, Any]:
+    """Start the code-host sync of the user now, in the background (platform/sync/)."""
     async with svc.ctx.sessions() as session, session.begin():
         found = await _find(session, login)
+        forges = list(
+            await session.scalars(
+                select(Identity.provider).where(
+                    Identity.user_id == found.id, Identity.token_sealed.is_not(None)
+                )
+            )
+        )
+        if not forges:
+            raise HTTPException(409, no_forge_login(login))
         found.sync_requested_at = utcnow()
-        return {"user": user_of(found), "message": NO_SYNC_YET.format(login=login)}
+        answer = user_of(found)
+    svc.sync.request(found.id)
+    message = (
+        f"Syncing {login} with {', '.join(sorted(forges))} in the background;"
+        " `roundhouse users list` shows how it went."
+    )
+    return {"user": answer, "message": message}
 
 
 @router.post("/users/reset_sync")

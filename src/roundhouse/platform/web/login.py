@@ -128,8 +128,10 @@ async def oauth_callback(
     if not problem:
         try:
             account = await found.account(code)
+            at_rest = svc.ctx.at_rest
+            sealed = at_rest.seal(account.access_token), at_rest.seal(account.refresh_token)
             async with svc.ctx.sessions() as session, session.begin():
-                signed = await user_for_forge_account(session, account, user)
+                signed = await user_for_forge_account(session, account, user, *sealed)
                 suspended = signed.suspended
         except (OAuthFailed, AccountError) as failed:
             problem = str(failed)
@@ -139,6 +141,7 @@ async def oauth_callback(
     if problem:
         response: Response = login_page(request, svc, None, problem, status=401)
     else:
+        svc.sync.request(signed.id)  # each login syncs the person's repositories and roles
         response = signed_in(svc, signed, "/")
     response.delete_cookie(STATE_COOKIE, path="/auth")
     return response
