@@ -368,6 +368,19 @@ def test_worker_reads_defaults_file_below_environment(
     assert s.backend == "docker"  # the environment wins over the defaults file
 
 
+def test_the_example_worker_defaults_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).parents[2] / "deploy" / "systemd" / "roundhouse-worker.default"
+    monkeypatch.setattr(settings, "WORKER_DEFAULTS_FILE", example)
+    for name in read_defaults_file(example):
+        monkeypatch.setenv(f"ROUNDHOUSE_{name}", "")
+        monkeypatch.delenv(f"ROUNDHOUSE_{name}")
+
+    s = load(worker=True)
+
+    assert (s.backend, s.pool_size, s.queues) == ("bwrap", 4, ["builds.default"])
+    assert s.broker_url.startswith("amqp://") and s.token == "rhw_REPLACE_ME"
+
+
 # --- the CLI ------------------------------------------------------------------------------
 
 
