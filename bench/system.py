@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
+
+from roundhouse.platform.workertoken import worker_token
+from roundhouse.settings import Settings
 
 ROUNDHOUSE = Path(sys.executable).with_name("roundhouse")
 
@@ -200,6 +204,9 @@ def running_topology(workers: int = 2, slots: int = 4, **settings: str) -> Itera
     root = Path(tempfile.mkdtemp(prefix="roundhouse-bench-"))
     port = free_port()
     processes: list[subprocess.Popen[bytes]] = []
+    # The platform's instance key, given to it; the workers get the worker token it gives.
+    key = Fernet.generate_key().decode()
+    token = worker_token(Settings(encryption_key=key))
     with postgres_schema() as database, rabbitmq_vhost() as broker:
         common = {"broker_url": broker, "poll_interval": 3600, **settings}
         try:
@@ -207,14 +214,20 @@ def running_topology(workers: int = 2, slots: int = 4, **settings: str) -> Itera
                 [str(ROUNDHOUSE), "platform"],
                 cwd=root,
                 env=environment(
-                    database_url=database, data_dir=root / "data", listen_port=port, **common
+                    database_url=database,
+                    data_dir=root / "data",
+                    listen_port=port,
+                    encryption_key=key,
+                    **common,
                 ),
                 stdout=subprocess.DEVNULL,
             )
             processes.append(platform)
             for number in range(workers):
                 name = f"bench-worker-{number + 1}"
-                env = environment(name=name, data_dir=root / name, pool_size=slots, **common)
+                env = environment(
+                    name=name, data_dir=root / name, pool_size=slots, token=token, **common
+                )
                 processes.append(subprocess.Popen([str(ROUNDHOUSE), "worker"], cwd=root, env=env))
             with serving(root, platform, port) as bench:
 
