@@ -3,8 +3,10 @@ queues), and the storage checks (a full disk, backup age)."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,11 +14,11 @@ import aio_pika
 import pytest
 
 from roundhouse.db.models import utcnow
-from roundhouse.db.session import migrate
+from roundhouse.db.session import make_engine, make_sessions, migrate
 from roundhouse.ops import lastbackup
 from roundhouse.ops.backup import backup
 from roundhouse.ops.doctor.broker import connect, consumed_queues
-from roundhouse.ops.doctor.storage import backup_age, disk_space
+from roundhouse.ops.doctor.storage import backup_age, disk_space, log_growth
 from roundhouse.settings import Settings
 from tests.conftest import free_port
 from tests.integration.broker.rabbitmq import url_of
@@ -123,3 +125,30 @@ def test_the_age_of_the_last_backup_is_read_from_what_backup_recorded(tmp_path: 
     assert old.fix.startswith(
         "run `roundhouse backup /backups/roundhouse-$(date +%F).tar.gz` daily"
     )
+
+
+async def test_logs_that_will_fill_the_disk_of_sqlite_within_a_month_warn(
+    small_disk: Path,
+) -> None:
+    url = f"sqlite:///{small_disk / 'roundhouse.db'}"
+    migrate(url)
+    # A week's logs as large as what is left free: the disk is full in about a week. Written
+    # without the rows they belong to (foreign keys are off in a bare sqlite3 connection): the
+    # check reads sizes only.
+    with closing(sqlite3.connect(small_disk / "roundhouse.db")) as db, db:
+        db.execute(
+            "INSERT INTO logs (job_id, attempt, content, size, aggregated_at) VALUES (?,?,?,?,?)",
+            (1, 1, "", 2 * 1024 * 1024, utcnow().replace(tzinfo=None).isoformat(sep=" ")),
+        )
+    engine = make_engine(url)
+    try:
+        check = await log_growth(make_sessions(engine), Settings(database_url=url))
+    finally:
+        await engine.dispose()
+
+    assert check.status == "warn", check
+    assert check.saw.startswith(
+        "stored logs take 2.0 MiB; 2.0 MiB were added in the last 7 days: at that rate the disk "
+        "of the database is full in "
+    )
+    assert "move to PostgreSQL" in check.fix

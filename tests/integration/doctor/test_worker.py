@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from roundhouse.ops.doctor.backend import backend, writable
+from roundhouse.ops.doctor.backend import BACKEND_FIX, backend, images, writable
 from roundhouse.ops.doctor.network import agreement, hello, platform_address
 from roundhouse.platform.workertoken import worker_token
 from roundhouse.settings import Settings
@@ -167,3 +167,31 @@ async def test_the_worker_doctor_connects_to_its_broker_and_finds_its_queues(
         checks[0].saw == "settings from a test: worker " + settings.name + ", queues builds.jammy"
     )
     assert [c.status for c in checks] == ["ok", "FAIL", "ok", "warn", "ok", "ok", "ok"]
+
+
+def test_bubblewrap_not_installed_fails_with_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A PATH without bwrap and setpriv: what a machine without the package looks like.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    check, made = backend(Settings(data_dir=tmp_path, backend="bwrap"))
+    assert made is None
+    assert (check.name, check.status) == ("backend bwrap", "FAIL")
+    assert "needs bubblewrap and setpriv, which are not installed" in check.saw
+    assert check.fix == BACKEND_FIX
+
+
+def test_an_image_that_is_not_there_fails_naming_the_images_there_are(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, backend="bwrap", images={"host": "host", "focal": str(tmp_path / "no")}
+    )
+    check, made = backend(settings)
+    assert check.status == "ok", check
+    assert made is not None
+
+    found = {c.name: c for c in images(settings, made)}
+
+    assert found["image focal"].status == "FAIL"
+    assert str(tmp_path / "no") in found["image focal"].saw
+    assert found["image focal"].fix == "fix the images setting"
+    assert found["image host"].status == "ok"
