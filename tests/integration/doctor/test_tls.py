@@ -16,7 +16,12 @@ import httpx
 import pytest
 import uvicorn
 
-from roundhouse.ops.doctor.tls import oauth_callbacks, platform_certificate, trusted_here
+from roundhouse.ops.doctor.tls import (
+    oauth_callbacks,
+    platform_certificate,
+    trusted_here,
+    trusted_in_jobs,
+)
 from roundhouse.settings import Settings, SettingsError
 from roundhouse.up import AllInOne
 from roundhouse.webserver import check_tls_files, server_config
@@ -200,3 +205,28 @@ def test_tls_files_are_checked_at_start_up_in_one_sentence(tmp_path: Path) -> No
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("roundhouse: The TLS key "), result.stderr
+
+
+async def test_jobs_trust_the_platform_only_with_its_ca_in_ca_bundle_file(
+    tmp_path: Path, tls_server: Callable[[Issued], Awaitable[int]]
+) -> None:
+    ca_files, ca_cert, ca_key = make_ca(tmp_path / "ca")
+    port = await tls_server(make_cert(tmp_path, ["127.0.0.1"], ca=(ca_cert, ca_key)))
+    url = f"https://127.0.0.1:{port}"
+    other_ca, _, _ = make_ca(tmp_path / "other")
+
+    wrong = await asyncio.to_thread(trusted_in_jobs, url, other_ca.cert)
+    right = await asyncio.to_thread(trusted_in_jobs, url, ca_files.cert)
+    missing = await asyncio.to_thread(trusted_in_jobs, url, tmp_path / "nowhere.pem")
+
+    assert (wrong.name, wrong.status) == ("tls trust in jobs", "FAIL")
+    assert wrong.saw.startswith(
+        f"jobs on this worker (ca_bundle_file) do not trust the certificate of 127.0.0.1:{port}"
+    )
+    assert wrong.fix.startswith("set the worker's ca_bundle_file to a PEM file with the CA")
+    assert (right.status, right.saw) == (
+        "ok",
+        f"jobs on this worker (ca_bundle_file) trust the certificate of 127.0.0.1:{port}",
+    )
+    assert missing.status == "FAIL"
+    assert f"ca_bundle_file {tmp_path / 'nowhere.pem'} cannot be read" in missing.saw

@@ -10,6 +10,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -22,6 +23,10 @@ from roundhouse.settings import Settings
 TIMEOUT = 5.0
 EXPIRY_WARNING = timedelta(days=14)
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+JOB_TRUST_FIX = (
+    "set the worker's ca_bundle_file to a PEM file with the CA certificate that signed the "
+    "platform's certificate: every job gets it in its trust store (git, curl, pip, node)"
+)
 TRUST_FIX = (
     "install a certificate from a public CA (e.g. Let's Encrypt) as tls_cert_file or on the "
     "proxy, or put the CA certificate on every worker: copy it to "
@@ -213,10 +218,35 @@ def oauth_callbacks(public_url: str, callbacks: Mapping[str, str]) -> list[Check
 
 def trusted_here(url: str) -> Check:
     """Whether this machine's CA bundle verifies the certificate served at url (https only)."""
+    return _trusted(url, None)
+
+
+def trusted_in_jobs(url: str, ca_bundle_file: Path | None) -> Check:
+    """Whether jobs of this worker verify it: they get this machine's bundle and the
+    certificates of the worker's ca_bundle_file (worker/backends/cabundle.py)."""
+    return _trusted(url, ca_bundle_file)
+
+
+def _trusted(url: str, ca_bundle_file: Path | None) -> Check:
+    name = "tls trust" if ca_bundle_file is None else "tls trust in jobs"
+    who, does, trusts = (
+        ("this machine", "does", "trusts")
+        if ca_bundle_file is None
+        else ("jobs on this worker (ca_bundle_file)", "do", "trust")
+    )
     if not url.startswith("https://"):
-        return ok("tls trust", f"{url} is plain HTTP: no certificate to trust")
+        return ok(name, f"{url} is plain HTTP: no certificate to trust")
     host, port = host_port(url)
     context = ssl.create_default_context()
+    if ca_bundle_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_bundle_file))
+        except (OSError, ssl.SSLError) as error:
+            return fail(
+                name,
+                f"the worker's ca_bundle_file {ca_bundle_file} cannot be read ({error})",
+                "point ca_bundle_file at a PEM file with the platform's CA certificate",
+            )
     try:
         with (
             socket.create_connection((host, port), timeout=TIMEOUT) as raw,
@@ -225,15 +255,14 @@ def trusted_here(url: str) -> Check:
             pass
     except ssl.SSLCertVerificationError as error:
         return fail(
-            "tls trust",
-            f"this machine does not trust the certificate of {host}:{port} "
-            f"({error.verify_message})",
-            TRUST_FIX,
+            name,
+            f"{who} {does} not trust the certificate of {host}:{port} ({error.verify_message})",
+            TRUST_FIX if ca_bundle_file is None else JOB_TRUST_FIX,
         )
     except (OSError, ssl.SSLError) as error:
         return warn(
-            "tls trust",
+            name,
             f"cannot make a TLS connection to {host}:{port} ({error})",
             "see the platform address check above; the platform must serve HTTPS there",
         )
-    return ok("tls trust", f"this machine trusts the certificate of {host}:{port}")
+    return ok(name, f"{who} {trusts} the certificate of {host}:{port}")

@@ -8,7 +8,7 @@ import asyncio
 from roundhouse.ops.doctor import backend, network
 from roundhouse.ops.doctor import broker as broker_checks
 from roundhouse.ops.doctor.check import Check, ok
-from roundhouse.ops.doctor.tls import trusted_here
+from roundhouse.ops.doctor.tls import trusted_here, trusted_in_jobs
 from roundhouse.settings import Settings
 
 
@@ -24,6 +24,12 @@ async def run_worker_checks(settings: Settings, source: str) -> list[Check]:
     checks.append(address)
     if address.status == "ok":
         checks.append(await asyncio.to_thread(trusted_here, settings.platform_url))
+        if settings.ca_bundle_file is not None:
+            checks.append(
+                await asyncio.to_thread(
+                    trusted_in_jobs, settings.platform_url, settings.ca_bundle_file
+                )
+            )
         token, answer = await asyncio.to_thread(network.hello, settings)
         checks.append(token)
         if answer is not None:
