@@ -206,3 +206,37 @@ async def test_a_queued_job_whose_message_vanished_is_published_again(
     first, again = hand.payloads[:2]
     assert again["lease"] == first["lease"]  # the same attempt: only one claim on it can win
     assert (await system.job(first["job"]["id"]))["state"] == "queued"
+
+
+async def test_a_worker_with_a_wrong_token_is_refused_its_claims(
+    start_system: Callable[..., Awaitable[Running]], git_repo: Callable[..., GitRepo]
+) -> None:
+    """What keeps a worker that ignores the platform's word from running jobs anyway."""
+    system, hand, payload = await queued_job(start_system, git_repo)
+    beat = {
+        "v": PROTOCOL_VERSION,
+        "name": "impostor",
+        "version": "0.1.0",
+        "protocol": PROTOCOL_VERSION,
+        "token": "rhw_not-the-token",
+        "queues": ["builds.default"],
+        "backend": "local",
+        "capacity": 2,
+        "busy": 0,
+        "running": [],
+        "leases": [],
+        "at": datetime.now(UTC).isoformat(),
+    }
+    await system.instance.services.ctx.broker.publish(WORKER_QUEUE, beat)
+
+    async def listed_with_a_problem() -> bool:
+        workers = (await system.http.get("/api/workers")).json()["workers"]
+        return any(w["name"] == "impostor" and w["problem"] for w in workers)
+
+    await wait_for(listed_with_a_problem, 10, "the worker to be listed with its problem")
+    await hand.report("impostor", payload, "received")
+
+    refused = await hand.verdict("impostor", payload["lease"])
+    assert refused["granted"] is False
+    assert refused["reason"].startswith("the platform rejected this worker's token")
+    assert (await system.job(payload["job"]["id"]))["state"] == "queued"

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
 from roundhouse.broker import Delivery, Subscription
-from roundhouse.db.models import Build, Job, JobTransition, utcnow
+from roundhouse.db.models import Build, Job, JobTransition, Worker, utcnow
 from roundhouse.platform.buildsync import BuildSync
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.logs import LogService
@@ -205,35 +205,16 @@ class Hub:
         return outcome == "applied"
 
     async def _claim(self, event: StateUpdate) -> bool:
-        """Grant the attempt to the first worker that claims it; tell the claimant either way."""
+        """Grant the attempt to the first worker that claims it; tell the claimant either way.
+        A worker the platform found a problem with (wrong token, protocol) gets nothing."""
         async with self.ctx.sessions() as session, session.begin():
-            won = await session.scalar(
-                update(Job)
-                .where(
-                    Job.id == event.job_id,
-                    Job.attempt == event.attempt,
-                    Job.lease == event.lease,
-                    Job.state == "queued",
-                )
-                .values(
-                    state="received",
-                    worker=event.worker,
-                    received_at=event.at,
-                    lease_renewed_at=utcnow(),
-                    waiting_reason=None,
-                )
-                .returning(Job.build_id)
+            problem = await session.scalar(
+                select(Worker.problem).where(Worker.name == event.worker)
             )
-            if won is not None:
-                session.add(
-                    JobTransition(
-                        job_id=event.job_id,
-                        attempt=event.attempt,
-                        state="received",
-                        worker=event.worker,
-                        at=event.at,
-                    )
-                )
+            won = None if problem else await self._take(session, event)
+            if problem:
+                reason = problem
+            elif won is not None:
                 reason = ""
             else:
                 job = await session.get(Job, event.job_id)
@@ -248,6 +229,38 @@ class Hub:
         if won is not None:
             await self.builds.job_changed(won, event.job_id, "received")
         return won is not None
+
+    async def _take(self, session: AsyncSession, event: StateUpdate) -> int | None:
+        """The conditional UPDATE that makes the claimant the job's worker; its build id, or
+        None when the attempt is not (or no longer) queued under this lease."""
+        won: int | None = await session.scalar(
+            update(Job)
+            .where(
+                Job.id == event.job_id,
+                Job.attempt == event.attempt,
+                Job.lease == event.lease,
+                Job.state == "queued",
+            )
+            .values(
+                state="received",
+                worker=event.worker,
+                received_at=event.at,
+                lease_renewed_at=utcnow(),
+                waiting_reason=None,
+            )
+            .returning(Job.build_id)
+        )
+        if won is not None:
+            session.add(
+                JobTransition(
+                    job_id=event.job_id,
+                    attempt=event.attempt,
+                    state="received",
+                    worker=event.worker,
+                    at=event.at,
+                )
+            )
+        return won
 
     async def _verdict(self, event: StateUpdate, *, granted: bool, reason: str) -> None:
         verdict: ClaimVerdict = {
