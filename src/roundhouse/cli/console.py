@@ -5,8 +5,6 @@ covers. The models are imported; `run(coroutine)` runs async code; `rows(stateme
 
 from __future__ import annotations
 
-import asyncio
-import code
 from typing import Any
 
 from roundhouse.cli.common import ConfigOpt, app, fail
@@ -23,6 +21,8 @@ Ctrl-D leaves."""
 
 def namespace(database_url: str) -> dict[str, Any]:
     """What the prompt starts with; its event loop and engine live as long as the prompt."""
+    import asyncio
+
     import sqlalchemy
 
     from roundhouse.db import models
@@ -69,6 +69,8 @@ def namespace(database_url: str) -> dict[str, Any]:
 @app.command()
 def console(config: ConfigOpt = None) -> None:
     """A Python prompt with the models and a database session (reads statements from stdin)."""
+    import code
+
     from roundhouse import settings as settings_module
     from roundhouse.ops.doctor.database import shown
 

@@ -7,7 +7,6 @@ when /etc/default/roundhouse-worker exists and no roundhouse.toml does) the work
 
 from __future__ import annotations
 
-import asyncio
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -76,6 +75,8 @@ def doctor(
     as_json: JsonOpt = False,
 ) -> None:
     """Check this installation: every check prints ok, warn or FAIL, what it saw and the fix."""
+    import asyncio
+
     from roundhouse import settings as settings_module
     from roundhouse.ops.doctor.check import fail as failing
 
@@ -134,6 +135,8 @@ def stuck(
     as_json: JsonOpt = False,
 ) -> None:
     """Jobs queued, received or started for longer than hard_timeout plus 5 minutes."""
+    import asyncio
+
     from roundhouse import settings as settings_module
     from roundhouse.db.models import utcnow
 

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 
 from roundhouse.cli.common import ConfigOpt, JsonOpt, app, echo_json, fail
@@ -39,6 +37,8 @@ def export(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @key_app.command("rotate")
 def rotate(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Make a new key, re-encrypt every secret in the database with it, drop the old key."""
+    import asyncio
+
     from roundhouse import settings as settings_module
     from roundhouse.platform.rekey import rotate as rotate_key
     from roundhouse.platform.secrets import SecretsError
