@@ -141,7 +141,11 @@ async def test_settings_page_shows_webhook_key_and_caches(
 
     async with httpx.AsyncClient(base_url=system.url) as anonymous:
         hidden = await anonymous.get(f"/{slug}/settings")
-    assert hidden.status_code == 401  # settings are for the repository's admins
+    # Settings are for the repository's admins: a page that needs a sign-in goes to the login.
+    assert (hidden.status_code, hidden.headers["location"]) == (
+        303,
+        f"/login?next=/{slug}/settings",
+    )
     assert "PUBLIC KEY" not in hidden.text
 
 
@@ -157,10 +161,11 @@ async def test_admin_dashboard_is_for_admins_and_shows_an_unserved_queue(
         token = await create_token(session, person, "test")
 
     async with httpx.AsyncClient(base_url=system.url) as anonymous:
-        assert (await anonymous.get("/admin")).status_code == 401
+        assert (await anonymous.get("/admin")).headers["location"] == "/login?next=/admin"
         plain = await anonymous.get("/admin", headers={"Authorization": f"token {token}"})
     assert plain.status_code == 403
-    assert "Only an instance administrator" in plain.text
+    assert plain.headers["content-type"].startswith("text/html")
+    assert "someone is not an administrator of this Roundhouse." in plain.text
 
     page = await system.http.get("/admin")
     assert page.status_code == 200

@@ -1,5 +1,6 @@
 """The admin dashboard (/admin, instance administrators only): workers, queues (an unserved
-queue in red with its fix), users, instance settings, and `roundhouse doctor`'s results.
+queue in red with its fix), users with their sync state (their forms: web/admin_actions.py),
+instance settings, backup status and `roundhouse doctor`'s results.
 
 Workers and queues come from the same functions as /api/workers and /api/queues. The doctor's
 results come from GET /api/doctor when this platform has it (asked in-process, as the viewer).
@@ -15,9 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from roundhouse.db.models import ApiToken, User
-from roundhouse.platform.api.deps import MaybeUserDep, ServicesDep, token_of
+from roundhouse.db.models import ApiToken
+from roundhouse.ops.doctor import storage
+from roundhouse.platform.api.deps import InstanceAdmin, ServicesDep, token_of
 from roundhouse.platform.api.system import list_queues, list_workers
+from roundhouse.platform.api.user_admin import list_users
 from roundhouse.platform.web.rendering import render
 
 router = APIRouter()
@@ -29,45 +32,36 @@ SHOWN_SETTINGS = ("public_url", "default_queue", "default_dist", "hard_timeout",
 
 
 @router.get("/admin", response_class=HTMLResponse)
-async def admin_page(request: Request, svc: ServicesDep, user: MaybeUserDep) -> HTMLResponse:
-    if user is None or not user.is_admin:
-        response = render(request, "admin.html", user, allowed=False)
-        response.status_code = 401 if user is None else 403
-        return response
+async def admin_page(request: Request, svc: ServicesDep, user: InstanceAdmin) -> HTMLResponse:
     workers = await list_workers(svc, user)
     queues = (await list_queues(svc, user))["queues"]
     for queue in queues:
         queue["unserved"] = (queue["depth"] or queue["queued_jobs"]) and not queue["consumers"]
+    users = (await list_users(svc, user))["users"]
     async with svc.ctx.sessions() as session:
         tokens = dict(
             (
                 await session.execute(select(ApiToken.user_id, func.count()).group_by("user_id"))
             ).all()
         )
-        users = [
-            {
-                "login": u.login,
-                "name": u.name,
-                "admin": u.is_admin,
-                "suspended": u.suspended,
-                "tokens": tokens.get(u.id, 0),
-            }
-            for u in await session.scalars(select(User).order_by(User.login))
-        ]
+    for shown in users:
+        shown["tokens"] = tokens.get(shown["id"], 0)
     settings = {name: getattr(svc.ctx.settings, name) for name in SHOWN_SETTINGS}
     checks = await doctor_checks(request)
+    # The doctor's own backup check: from its results when it ran, else asked alone (it only
+    # reads data_dir/last-backup.json).
+    backups = [c for c in checks or [] if "backup" in str(c.get("name", ""))]
     return render(
         request,
         "admin.html",
         user,
-        allowed=True,
         workers=workers["workers"],
         alive_window=workers["alive_window"],
         queues=queues,
         users=users,
         settings=settings,
         checks=checks,
-        backup_checks=[c for c in checks or [] if "backup" in str(c.get("name", ""))],
+        backup_checks=backups or [storage.backup_age(svc.ctx.settings).as_dict()],
         topics=["job:*", "build:*", "worker:*"],
     )
 
@@ -89,7 +83,11 @@ async def doctor_checks(request: Request) -> list[dict[str, Any]] | None:
 
 
 async def _ask_doctor(request: Request) -> list[dict[str, Any]] | None:
-    headers = {"authorization": f"token {token_of(request)}"}
+    # Asked as the viewer: with their API token, or their session cookie (a GET needs no CSRF).
+    token = token_of(request)
+    headers = {"authorization": f"token {token}"} if token else {}
+    if request.headers.get("cookie"):
+        headers["cookie"] = request.headers["cookie"]
     transport = httpx.ASGITransport(app=request.app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://platform") as client:
