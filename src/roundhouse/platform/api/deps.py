@@ -73,7 +73,9 @@ async def current_user(request: Request, svc: ServicesDep) -> User | None:
         request, await _csrf_sent(request)
     ):
         raise HTTPException(
-            403, "The request lacks the page's CSRF token (X-CSRF-Token); reload the page."
+            403,
+            "The request lacks the page's CSRF token (the X-CSRF-Token header, or a form's"
+            " csrf_token field); reload the page.",
         )
     return user
 
