@@ -98,6 +98,7 @@ def concrete(path: str, project: PrivateProject) -> str:
         "name": name if "{owner}/{name}" in path else "cache-linux",
         "branch": "main",
         "login": "reader",
+        "action": "suspend",
         "token_id": "1",
         "var_id": "1",
     }

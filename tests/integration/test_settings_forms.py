@@ -138,7 +138,7 @@ async def test_a_secret_is_added_edited_and_never_shown_again(
         assert exposed.status_code == 422
         assert "is private: to make it public, send its new value too" in exposed.text
         assert secret not in exposed.text
-        deleted = await post_form(http, page, f"{page}/env_vars/{ids['MODE']}/delete", {})
+        deleted = await post_form(http, page, f"{page}/env_vars/{ids['MODE']}", {"delete": "1"})
         assert deleted.status_code == 303
         assert "Deleted MODE." in (await http.get(page)).text
 

@@ -6,11 +6,12 @@ POST /api/users/{login}/suspend, /unsuspend and /sync; each redirects back with 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from roundhouse.db.models import User
 from roundhouse.platform.api import user_admin
 from roundhouse.platform.api.deps import CsrfChecked, InstanceAdmin, ServicesDep
 from roundhouse.platform.web import flash
@@ -20,45 +21,32 @@ Csrf = Annotated[None, CsrfChecked]
 BACK = "/admin#users"
 
 
-async def _done(
-    request: Request, action: Callable[[], Awaitable[dict[str, Any]]], message: str
+# What each action calls (the users API's function) and says when done.
+ACTIONS: dict[str, tuple[Callable[[str, ServicesDep, User], Awaitable[Any]], str]] = {
+    "suspend": (
+        user_admin.suspend,
+        "Suspended {login}: their sessions and API tokens no longer work.",
+    ),
+    "unsuspend": (user_admin.unsuspend, "{login} may sign in again."),
+    "sync": (user_admin.request_sync, user_admin.NO_SYNC_YET),
+}
+
+
+@router.post("/admin/users/{login}/{action}")
+async def user_action(
+    request: Request,
+    login: str,
+    action: Literal["suspend", "unsuspend", "sync"],
+    svc: ServicesDep,
+    user: InstanceAdmin,
+    _csrf: Csrf,
 ) -> Response:
+    call, message = ACTIONS[action]
     response = RedirectResponse(BACK, status_code=303)
     try:
-        await action()
+        await call(login, svc, user)
     except HTTPException as refused:  # no such user, or suspending oneself
         flash.leave(request, response, str(refused.detail), "error")
     else:
-        flash.leave(request, response, message)
+        flash.leave(request, response, message.format(login=login))
     return response
-
-
-@router.post("/admin/users/{login}/suspend")
-async def suspend(
-    request: Request, login: str, svc: ServicesDep, user: InstanceAdmin, _csrf: Csrf
-) -> Response:
-    return await _done(
-        request,
-        lambda: user_admin.suspend(login, svc, user),
-        f"Suspended {login}: their sessions and API tokens no longer work.",
-    )
-
-
-@router.post("/admin/users/{login}/unsuspend")
-async def unsuspend(
-    request: Request, login: str, svc: ServicesDep, user: InstanceAdmin, _csrf: Csrf
-) -> Response:
-    return await _done(
-        request, lambda: user_admin.unsuspend(login, svc, user), f"{login} may sign in again."
-    )
-
-
-@router.post("/admin/users/{login}/sync")
-async def request_sync(
-    request: Request, login: str, svc: ServicesDep, user: InstanceAdmin, _csrf: Csrf
-) -> Response:
-    return await _done(
-        request,
-        lambda: user_admin.request_sync(login, svc, user),
-        user_admin.NO_SYNC_YET.format(login=login),
-    )

@@ -6,8 +6,8 @@ that was typed lost.
     POST /{owner}/{name}/settings                       switches and jobs at once (PATCH …/settings)
     POST /{owner}/{name}/settings/forge                 forge, API URL, token, webhook secret
     POST /{owner}/{name}/settings/env_vars              add a variable (POST …/env_vars)
-    POST /{owner}/{name}/settings/env_vars/{id}         edit it (PATCH …/env_vars/{id})
-    POST /{owner}/{name}/settings/env_vars/{id}/delete  delete it (DELETE …/env_vars/{id})
+    POST /{owner}/{name}/settings/env_vars/{id}         edit it (PATCH …/env_vars/{id}), or
+                                                        with `delete` delete it (DELETE)
     POST /{owner}/{name}/settings/crons                 add a cron (POST …/crons)
     POST /{owner}/{name}/settings/crons/delete          remove one (DELETE …/crons)
     POST /{owner}/{name}/settings/caches/delete         delete caches (DELETE …/caches)
@@ -138,7 +138,7 @@ async def add_variable(
 
 
 @router.post("/{owner}/{name}/settings/env_vars/{var_id}")
-async def edit_variable(
+async def change_variable(
     request: Request,
     owner: str,
     name: str,
@@ -147,32 +147,19 @@ async def edit_variable(
     access: CanAdmin,
     _csrf: Csrf,
 ) -> Response:
+    """Saves the variable's edit form, or deletes it (its Delete button sends `delete`)."""
     typed = await _typed(request)
 
     async def change() -> str:
+        if "delete" in typed:
+            gone = await env_vars.get_env_var(var_id, svc, access)
+            await env_vars.delete_env_var(var_id, svc, access)
+            return f"Deleted {gone['name']}."
         body = env_vars.EnvVarChange.model_validate(_variable(typed))
         changed = await env_vars.change_env_var(var_id, body, svc, access)
         return f"Saved {changed['name']}."
 
     return await _apply(request, svc, access, f"env-{var_id}", typed, change)
-
-
-@router.post("/{owner}/{name}/settings/env_vars/{var_id}/delete")
-async def delete_variable(
-    request: Request,
-    owner: str,
-    name: str,
-    var_id: int,
-    svc: ServicesDep,
-    access: CanAdmin,
-    _csrf: Csrf,
-) -> Response:
-    async def change() -> str:
-        gone = await env_vars.get_env_var(var_id, svc, access)
-        await env_vars.delete_env_var(var_id, svc, access)
-        return f"Deleted {gone['name']}."
-
-    return await _apply(request, svc, access, f"env-{var_id}", {}, change)
 
 
 @router.post("/{owner}/{name}/settings/crons")
