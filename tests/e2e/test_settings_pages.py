@@ -158,12 +158,14 @@ async def test_a_pull_user_sees_no_restart_button_and_gets_403_on_the_action(
     await expect(page.get_by_role("alert")).to_contain_text("this needs admin access")
     await context.close()
 
-    # The admin has the buttons, and restarting works from them.
-    context = await signed_in(browser, system)
+    # The admin has the buttons, and they work without JavaScript too (a form each).
+    context = await signed_in(browser, system, java_script_enabled=False)
     page = await context.new_page()
     await page.goto(f"{system.url}/{slug}/builds/{build_id}")
     await expect(page.get_by_role("link", name="Settings")).to_be_visible()
     await page.get_by_role("button", name="Restart build").click()
+    await expect(page).to_have_url(f"{system.url}/{slug}/builds/{build_id}")
+    await expect(page.get_by_role("status")).to_have_text("Restarted build #2.")
 
     async def restarted() -> bool:
         return bool((await system.build(build_id))["jobs"][0]["attempt"] == 2)

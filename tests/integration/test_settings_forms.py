@@ -275,3 +275,24 @@ async def test_page_errors_are_pages_and_api_errors_stay_json(
             "/login?next=/admin%3Ftab%3Dusers",
         )
         assert (await anonymous.get("/api/users")).json()["error"].startswith("Sign in")
+
+
+async def test_cancel_and_restart_buttons_work_as_forms(
+    system: Running, git_repo: Callable[..., GitRepo]
+) -> None:
+    repo = git_repo("buttons")
+    repo.commit({".travis.yml": "language: shell\nscript: true\n"})
+    slug = (await system.add_repo(repo))["slug"]
+    build_id = await system.build_of(slug, await system.trigger(slug))
+    job_id = (await system.finished_build(build_id))["jobs"][0]["id"]
+    job_page = f"/{slug}/jobs/{job_id}"
+    async with browser(system) as http:
+        # A finished job cannot be canceled: the API's 409, said on the page it came from.
+        refused = await post_form(http, job_page, f"{job_page}/cancel", {})
+        assert (refused.status_code, refused.headers["location"]) == (303, job_page)
+        shown = unescape((await http.get(job_page)).text)
+        assert f'role="alert"><p>Job {job_id} is passed; it cannot be canceled.</p>' in shown
+        restarted = await post_form(http, job_page, f"{job_page}/restart", {})
+        assert restarted.status_code == 303
+        assert "Restarted job #1.1." in (await http.get(job_page)).text
+    assert (await system.finished_build(build_id))["jobs"][0]["attempt"] == 2

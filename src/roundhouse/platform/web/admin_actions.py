@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from roundhouse.db.models import User
 from roundhouse.platform.api import user_admin
@@ -42,11 +42,6 @@ async def user_action(
     _csrf: Csrf,
 ) -> Response:
     call, message = ACTIONS[action]
-    response = RedirectResponse(BACK, status_code=303)
-    try:
-        await call(login, svc, user)
-    except HTTPException as refused:  # no such user, or suspending oneself
-        flash.leave(request, response, str(refused.detail), "error")
-    else:
-        flash.leave(request, response, message.format(login=login))
-    return response
+    # Refused: no such user, or suspending oneself.
+    done = message.format(login=login)
+    return await flash.redirect_after(request, BACK, lambda: call(login, svc, user), done)

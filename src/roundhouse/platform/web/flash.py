@@ -4,12 +4,14 @@ redirect, GET), carried in a short-lived signed cookie that the next page shows 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from fastapi import HTTPException
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 FLASH_COOKIE = "roundhouse_flash"
 # Long enough for the redirect to be followed, short enough not to greet a later visit.
@@ -53,3 +55,18 @@ def read(connection: HTTPConnection) -> Flash | None:
 def clear(connection: HTTPConnection, response: Response) -> None:
     if FLASH_COOKIE in connection.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/")
+
+
+async def redirect_after(
+    connection: HTTPConnection, target: str, action: Callable[[], Awaitable[Any]], done: str
+) -> Response:
+    """Runs a button's action (an API function) and sends the browser to `target`, saying
+    `done`, or the reason the action was refused (a 409: the build is still running)."""
+    response = RedirectResponse(target, status_code=303)
+    try:
+        await action()
+    except HTTPException as refused:
+        leave(connection, response, str(refused.detail), "error")
+    else:
+        leave(connection, response, done)
+    return response

@@ -18,6 +18,7 @@ from roundhouse.platform.notify.delivery import summary
 from roundhouse.platform.web import (
     admin,
     admin_actions,
+    build_actions,
     live,
     repo_pages,
     settings_forms,
@@ -152,6 +153,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(live.router)
     app.include_router(admin.router)
     app.include_router(admin_actions.router)
+    app.include_router(build_actions.router)
     app.include_router(repo_pages.router)
     app.include_router(settings_page.router)
     app.include_router(settings_forms.router)
