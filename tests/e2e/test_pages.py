@@ -56,14 +56,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'roundhouse.db'}"
 
 
-async def signed_in(browser: Browser, system: Running, **options: Any) -> BrowserContext:
-    """A browser context with the admin's session, made through the login form (its CSRF
-    field included) as a browser would."""
+async def signed_in(
+    browser: Browser, system: Running, token: str | None = None, **options: Any
+) -> BrowserContext:
+    """A browser context with the session of the token's user (the admin's by default), made
+    through the login form (its CSRF field included) as a browser would."""
     async with httpx.AsyncClient(base_url=system.url) as http:
         form = await http.get("/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert csrf is not None, form.text
-        answer = await http.post("/login", data={"token": system.token, "csrf_token": csrf[1]})
+        sent = {"token": token or system.token, "csrf_token": csrf[1]}
+        answer = await http.post("/login", data=sent)
         assert answer.status_code == 303, answer.text
         session = http.cookies[SESSION_COOKIE]
     context = await browser.new_context(**options)
@@ -107,6 +110,11 @@ async def check_page(page: Page, url: str, shot: Path) -> list[str]:
     await page.goto(url)
     if "/jobs/" in url:
         await expect(page.locator("#log.complete")).to_be_attached(timeout=15_000)
+    return await check_shown(page, shot)
+
+
+async def check_shown(page: Page, shot: Path) -> list[str]:
+    """The page as it is now: its screenshot, and axe's serious or critical findings."""
     await page.screenshot(path=str(shot), full_page=True)
     await page.add_script_tag(path=str(AXE))
     found: list[str] = await page.evaluate(AXE_RUN)

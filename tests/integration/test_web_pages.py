@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import Request
-from fastapi.routing import APIRoute
 from sqlalchemy import select
 
-from roundhouse.db.models import Build, Job, Log, Repository, User
+from roundhouse.db.models import Build, Job, Log, Repository, User, utcnow
 from roundhouse.db.models import Request as BuildRequest
+from roundhouse.ops import lastbackup
 from roundhouse.platform.auth import create_token
 from roundhouse.platform.logs import HEAD_CHARS
 from roundhouse.platform.web.repo_data import PAGE_SIZE
@@ -141,7 +141,11 @@ async def test_settings_page_shows_webhook_key_and_caches(
 
     async with httpx.AsyncClient(base_url=system.url) as anonymous:
         hidden = await anonymous.get(f"/{slug}/settings")
-    assert hidden.status_code == 401  # settings are for the repository's admins
+    # Settings are for the repository's admins: a page that needs a sign-in goes to the login.
+    assert (hidden.status_code, hidden.headers["location"]) == (
+        303,
+        f"/login?next=/{slug}/settings",
+    )
     assert "PUBLIC KEY" not in hidden.text
 
 
@@ -157,10 +161,11 @@ async def test_admin_dashboard_is_for_admins_and_shows_an_unserved_queue(
         token = await create_token(session, person, "test")
 
     async with httpx.AsyncClient(base_url=system.url) as anonymous:
-        assert (await anonymous.get("/admin")).status_code == 401
+        assert (await anonymous.get("/admin")).headers["location"] == "/login?next=/admin"
         plain = await anonymous.get("/admin", headers={"Authorization": f"token {token}"})
     assert plain.status_code == 403
-    assert "Only an instance administrator" in plain.text
+    assert plain.headers["content-type"].startswith("text/html")
+    assert "someone is not an administrator of this Roundhouse." in plain.text
 
     page = await system.http.get("/admin")
     assert page.status_code == 200
@@ -174,8 +179,6 @@ async def test_admin_dashboard_is_for_admins_and_shows_an_unserved_queue(
     assert 'queues = ["builds.nowhere"]' in unserved.group(1)
     assert '<tr class="">\n      <td>builds.default</td>' in page.text
     assert "<td>someone</td>" in page.text
-    # No doctor endpoint on this platform: the section says so.
-    assert "Not available: this platform has no doctor endpoint" in page.text
 
 
 async def test_stored_log_streams_whole_head_first(
@@ -195,29 +198,29 @@ async def test_stored_log_streams_whole_head_first(
     assert received.decode() == content
 
 
-async def test_admin_dashboard_shows_the_doctors_checks_when_the_platform_has_them(
-    system: Running,
+async def test_admin_dashboard_shows_the_doctors_checks_and_the_last_backup(
+    system: Running, git_repo: Callable[..., GitRepo], tmp_path: Path
 ) -> None:
-    checks = [
-        {"name": "broker", "status": "ok", "saw": "RabbitMQ answers", "fix": ""},
-        {"name": "backup age", "status": "warn", "saw": "last backup 9 days ago", "fix": "run it"},
-        {"name": "queue builds.x", "status": "FAIL", "saw": "no consumer", "fix": "start one"},
-    ]
-    asked: list[str | None] = []
-
-    async def doctor(request: Request) -> dict[str, Any]:
-        asked.append(request.headers.get("authorization"))
-        return {"checks": checks}
-
-    # As the doctor's router will be: before the pages' /{owner}/{name}.
-    app = system.instance.app
-    app.router.routes.insert(0, APIRoute("/api/doctor", doctor, methods=["GET"]))
+    slug = (await new_repo(system, git_repo))["slug"]
+    await add_job(system, slug, queue="builds.nowhere", state="queued")
     page = (await system.http.get("/admin")).text
-    assert asked == [f"token {system.token}"]  # asked as the viewer
-    assert '<span class="check check-fail">FAIL</span></td><td>no consumer</td>' in page
-    assert "Not available" not in page
-    backups = page[page.index('id="backup"') :]
-    assert "last backup 9 days ago · run it" in backups
-    # A live refresh a moment later does not run the checks again.
-    await system.http.get("/admin")
-    assert len(asked) == 1
+    doctor = page[page.index('id="doctor"') : page.index('id="backup"')]
+    assert '<td>database</td><td><span class="check check-ok">ok</span>' in doctor
+    assert re.search(
+        r'<td>queue builds\.nowhere</td><td><span class="check check-fail">FAIL</span></td>'
+        r"<td>1 job waits in queue builds\.nowhere and no worker serves it",
+        doctor,
+    )
+    backup = page[page.index('id="backup"') : page.index('id="users"')]
+    assert '<span class="check check-warn">warn</span> no successful `roundhouse backup`' in backup
+
+    settings = system.instance.services.ctx.settings
+    archive = tmp_path / "roundhouse-today.tar.gz"
+    archive.write_bytes(b"x" * 4096)
+    lastbackup.record(settings, archive, utcnow())
+    cached = system.instance.app.state.admin_doctor
+    page = (await system.http.get("/admin")).text
+    # The backup shows at once; the other checks are not rerun on every live refresh.
+    backup = page[page.index('id="backup"') : page.index('id="users"')]
+    assert f'<span class="check check-ok">ok</span> the last backup, {archive} (4.0 KiB)' in backup
+    assert system.instance.app.state.admin_doctor is cached

@@ -1,6 +1,7 @@
 """The platform's web application: API under /api, webhooks, health, and the web pages.
 
-Errors are JSON with one `error` sentence; malformed JSON gets a 400 that says where.
+Errors are JSON with one `error` sentence (malformed JSON gets a 400 that says where); the
+pages' errors are HTML pages (web/errors.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from roundhouse.platform.api import (
@@ -24,6 +25,7 @@ from roundhouse.platform.api import (
     hooks,
     keys,
     people,
+    repo_caches,
     repo_settings,
     repos,
     system,
@@ -31,7 +33,7 @@ from roundhouse.platform.api import (
 )
 from roundhouse.platform.metrics import LatencyMiddleware
 from roundhouse.platform.services import Services
-from roundhouse.platform.web import badges, login, pages
+from roundhouse.platform.web import badges, errors, login, pages
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -62,22 +64,27 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     app.add_middleware(LatencyMiddleware, histogram=services.metrics.api)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = [_describe(e) for e in exc.errors()]
         status = 400 if any(e.get("type") == "json_invalid" for e in exc.errors()) else 422
+        if errors.is_page(request):
+            return await errors.error_page(request, status, "; ".join(problems))
         return JSONResponse(
             {"error": "; ".join(problems), "problems": problems}, status_code=status
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if errors.is_page(request):
+            return await errors.error_page(request, exc.status_code, str(exc.detail), exc.headers)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.include_router(system.health_router)
     app.include_router(hooks.router)
     # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key,
-    # /crons, /env_vars, /permissions) as a slug.
+    # /caches, /crons, /env_vars, /permissions) as a slug.
     app.include_router(repo_settings.router, prefix="/api")
+    app.include_router(repo_caches.router, prefix="/api")
     app.include_router(keys.router, prefix="/api")
     app.include_router(crons.router, prefix="/api")
     app.include_router(env_vars.router, prefix="/api")

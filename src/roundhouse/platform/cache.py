@@ -145,6 +145,10 @@ class CacheStore:
 
     def listing(self, repo_id: int) -> list[CacheListing]:
         """A repository's caches, most recently used first."""
+        found = [cache for cache, _ in self._refs(repo_id)]
+        return sorted(found, key=lambda c: c.last_used, reverse=True)
+
+    def _refs(self, repo_id: int) -> list[tuple[CacheListing, Path]]:
         found = []
         for ref in self.root.glob(f"refs/{repo_id}/*/*"):
             try:
@@ -154,8 +158,23 @@ class CacheStore:
                 continue
             branch = ref.parent.name
             shown = unquote(branch[2:]) if branch.startswith("b-") else "(a long branch name)"
-            found.append(CacheListing(shown, ref.name, size or 0, used))
-        return sorted(found, key=lambda c: c.last_used, reverse=True)
+            found.append((CacheListing(shown, ref.name, size or 0, used), ref))
+        return found
+
+    def delete(
+        self, repo_id: int, branch: str | None = None, name: str | None = None
+    ) -> list[CacheListing]:
+        """Forget a repository's caches (of one branch, of one name, or all); the archives no
+        other ref names go at the next prune. Returns what was deleted."""
+        deleted = []
+        for cache, ref in self._refs(repo_id):
+            if name is not None and ref.name != name:
+                continue
+            if branch is not None and ref.parent.name != branch_dir(branch):
+                continue
+            ref.unlink(missing_ok=True)
+            deleted.append(cache)
+        return deleted
 
     async def put(
         self, repo_id: int, branch: str, name: str, chunks: AsyncIterator[bytes]

@@ -120,6 +120,28 @@ async def test_identical_archives_are_stored_once(store: CacheStore) -> None:
     assert content(store, 1, ["dev2"]) == b"same" * 10
 
 
+async def test_deleting_by_branch_or_name_keeps_the_rest_and_frees_the_archives(
+    store: CacheStore,
+) -> None:
+    long_branch = "x" * 300  # its directory is a hash: deleted by its real name all the same
+    for branch, cache, data in (
+        ("main", "a", b"1" * 10),
+        ("main", "b", b"2" * 10),
+        (long_branch, "a", b"3" * 10),
+    ):
+        await store.put(1, branch, cache, body(data))
+    await store.put(2, "main", "a", body(b"4" * 10))
+
+    gone = store.delete(1, branch="main", name="a")
+    assert [(c.branch, c.name) for c in gone] == [("main", "a")]
+    assert [c.name for c in store.delete(1, branch=long_branch)] == ["a"]
+    assert [(c.branch, c.name) for c in store.listing(1)] == [("main", "b")]
+    store.prune()
+    assert disk_bytes(store) == 20  # main/b of repository 1 and repository 2's archive
+    assert [c.name for c in store.delete(1)] == ["b"] and store.listing(1) == []
+    assert content(store, 2, ["main"], "a") == b"4" * 10
+
+
 async def test_a_just_written_archive_survives_pruning_before_its_ref_exists(
     tmp_path: Path,
 ) -> None:

@@ -18,10 +18,11 @@ from roundhouse.db.models import Build, Job, Repository, User
 from roundhouse.platform.auth import user_for_token
 from roundhouse.platform.roles import ADMIN, PULL, PUSH, Role, at_least, role_on
 from roundhouse.platform.services import Services
-from roundhouse.platform.sessions import CSRF_HEADER
+from roundhouse.platform.sessions import CSRF_FIELD, CSRF_HEADER
 from roundhouse.platform.suspension import suspended_owner
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def services(request: Request) -> Services:
@@ -69,12 +70,26 @@ async def current_user(request: Request, svc: ServicesDep) -> User | None:
     if user is None or user.suspended:
         return None
     if request.method not in SAFE_METHODS and not signer.csrf_valid(
-        request, request.headers.get(CSRF_HEADER, "")
+        request, await _csrf_sent(request)
     ):
         raise HTTPException(
-            403, "The request lacks the page's CSRF token (X-CSRF-Token); reload the page."
+            403,
+            "The request lacks the page's CSRF token (the X-CSRF-Token header, or a form's"
+            " csrf_token field); reload the page.",
         )
     return user
+
+
+async def _csrf_sent(request: Request) -> str:
+    """The CSRF token of a write: the X-CSRF-Token header (fetch), else the csrf_token field
+    of an HTML form post (forms cannot set headers)."""
+    header = request.headers.get(CSRF_HEADER, "")
+    content_type = request.headers.get("content-type", "")
+    if header or not content_type.startswith(FORM_TYPES):
+        return header
+    # Starlette keeps the parsed form, so the route's Form() parameters read it again.
+    field = (await request.form()).get(CSRF_FIELD, "")
+    return field if isinstance(field, str) else ""
 
 
 async def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:

@@ -9,13 +9,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 
-from roundhouse.db.models import Build, Job, JobTransition, User
+from roundhouse.db.models import Build, Job, JobTransition
 from roundhouse.db.models import Request as BuildRequest
 from roundhouse.platform.api import serialize
-from roundhouse.platform.api.deps import CanPull, MaybeUserDep, ServicesDep, find_build
+from roundhouse.platform.api.deps import CanPull, Granted, MaybeUserDep, ServicesDep, find_build
 from roundhouse.platform.api.repos import list_repos
 from roundhouse.platform.notify.delivery import summary
-from roundhouse.platform.web import admin, live, repo_pages
+from roundhouse.platform.web import (
+    admin,
+    admin_actions,
+    build_actions,
+    live,
+    repo_pages,
+    settings_forms,
+    settings_page,
+)
 from roundhouse.platform.web.matrix import job_matrix
 from roundhouse.platform.web.rendering import WEB, render
 
@@ -36,13 +44,14 @@ async def repositories(
 async def build_page(
     request: Request, owner: str, name: str, build_id: int, svc: ServicesDep, access: CanPull
 ) -> HTMLResponse:
-    return await render_build(request, build_id, svc, access.user, "builds")
+    return await render_build(request, build_id, svc, access, "builds")
 
 
 async def render_build(
-    request: Request, build_id: int, svc: ServicesDep, user: User | None, active: str
+    request: Request, build_id: int, svc: ServicesDep, access: Granted, active: str
 ) -> HTMLResponse:
     """The build page; `active` is the repository tab it is shown under."""
+    user = access.user
     async with svc.ctx.sessions() as session:
         build = await find_build(session, build_id, user)
         jobs = list(
@@ -63,6 +72,7 @@ async def render_build(
         topics=[f"build:{build_id}"] + ([f"repo:{repo['id']}"] if active == "current" else []),
         watched_state=data["state"],
         active=active,
+        role=access.role,
     )
 
 
@@ -92,6 +102,7 @@ async def job_page(
         job=data,
         topics=[f"job:{job_id}"],
         watched_state=data["state"],
+        role=access.role,
     )
 
 
@@ -110,7 +121,13 @@ async def requests_page(
         items = [serialize.request(r) for r in rows]
         data = serialize.repository(repo, svc.ctx.settings.public_url)
     return render(
-        request, "requests.html", user, repo=data, requests=items, topics=[f"repo:{repo.id}"]
+        request,
+        "requests.html",
+        user,
+        repo=data,
+        role=access.role,
+        requests=items,
+        topics=[f"repo:{repo.id}"],
     )
 
 
@@ -128,12 +145,16 @@ async def current_build(
         )
     if latest is None:
         return RedirectResponse(f"/{repo.slug}/requests", status_code=303)
-    return await render_build(request, latest, svc, access.user, "current")
+    return await render_build(request, latest, svc, access, "current")
 
 
 def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(live.router)
     app.include_router(admin.router)
+    app.include_router(admin_actions.router)
+    app.include_router(build_actions.router)
     app.include_router(repo_pages.router)
+    app.include_router(settings_page.router)
+    app.include_router(settings_forms.router)
     app.include_router(router)

@@ -1,21 +1,16 @@
-"""A repository's tabs besides Current and Requests: Build history (paginated), Branches (last
-build per branch), Pull requests (last build per pull request) and Settings (read-only).
+"""A repository's tabs besides Current, Requests and Settings: Build history (paginated),
+Branches (last build per branch) and Pull requests (last build per pull request).
 """
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from roundhouse.platform.api import serialize
-from roundhouse.platform.api.deps import CanAdmin, CanPull, Granted, ServicesDep
-from roundhouse.platform.api.repo_settings import settings_of
-from roundhouse.platform.cache import CacheStore
-from roundhouse.platform.forge import FORGES
+from roundhouse.platform.api.deps import CanPull, Granted, ServicesDep
 from roundhouse.platform.web import repo_data
 from roundhouse.platform.web.rendering import render
 
@@ -35,7 +30,15 @@ async def builds_page(
     async with svc.ctx.sessions() as session:
         history = await repo_data.build_page(session, repo.id, page, url)
         data = serialize.repository(repo, url)
-    return render(request, "builds.html", user, repo=data, **history, topics=[f"repo:{data['id']}"])
+    return render(
+        request,
+        "builds.html",
+        user,
+        repo=data,
+        role=access.role,
+        **history,
+        topics=[f"repo:{data['id']}"],
+    )
 
 
 @router.get("/{owner}/{name}/branches", response_class=HTMLResponse)
@@ -73,38 +76,11 @@ async def _last_builds_page(
         listed = await lister(session, repo.id, page, url)
         data = serialize.repository(repo, url)
     return render(
-        request, f"{tab}.html", access.user, repo=data, **listed, topics=[f"repo:{data['id']}"]
-    )
-
-
-@router.get("/{owner}/{name}/settings", response_class=HTMLResponse)
-async def settings_page(
-    request: Request, owner: str, name: str, svc: ServicesDep, access: CanAdmin
-) -> HTMLResponse:
-    """What the settings API reads, the webhook to paste into the forge, the public key for
-    `secure:` values and the caches; changing them is the API's for now (PATCH …/settings)."""
-    url, repo, user = svc.ctx.settings.public_url, access.repository, access.user
-    settings = settings_of(repo)
-    data = serialize.repository(repo, url)
-    key = await svc.keys.public_key(data["id"])
-    store = CacheStore.for_settings(svc.ctx.settings)
-    caches = [
-        {
-            "branch": c.branch,
-            "name": c.name,
-            "size": c.size,
-            "last_used": datetime.fromtimestamp(c.last_used, UTC).isoformat(),
-        }
-        for c in await asyncio.to_thread(store.listing, data["id"])
-    ]
-    hooks = {forge: f"{url}/hooks/{forge}" for forge in sorted(FORGES)}
-    return render(
         request,
-        "settings.html",
-        user,
+        f"{tab}.html",
+        access.user,
         repo=data,
-        settings=settings,
-        key=key,
-        caches=caches,
-        hooks=hooks,
+        role=access.role,
+        **listed,
+        topics=[f"repo:{data['id']}"],
     )
