@@ -188,10 +188,10 @@ async def test_admin_suspends_and_unsuspends_a_user_from_the_dashboard(
     await expect(row).to_contain_text("suspended")
     await shown_clean(page, "admin-suspended")
     await row.get_by_role("button", name="Sync bob").click()
-    await expect(row).to_contain_text("requested")
+    await expect(page.get_by_role("alert")).to_contain_text("bob has no forge login to sync")
     await row.get_by_role("button", name="Unsuspend bob").click()
     await expect(page.get_by_role("status")).to_have_text("bob may sign in again.")
     await context.close()
     users = (await system.http.get("/api/users")).json()["users"]
     bob = next(u for u in users if u["login"] == "bob")
-    assert (bob["suspended"], bob["sync"]["state"]) == (False, "requested")
+    assert (bob["suspended"], bob["sync"]["state"]) == (False, "never")

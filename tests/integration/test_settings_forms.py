@@ -232,10 +232,13 @@ async def test_admin_suspends_unsuspends_and_asks_for_a_sync(system: Running) ->
         assert row and re.search(r"<td>suspended</td>\s*<td>never</td>", row[1])
         assert 'action="/admin/users/bob/unsuspend"' in row[1]
 
+        # bob never signed in with a forge: there is nothing to sync with, and the page says so.
         asked = await post_form(http, "/admin", "/admin/users/bob/sync", {})
         assert asked.status_code == 303
-        row = re.search(r'<tr id="user-bob">(.*?)</tr>', (await http.get("/admin")).text, re.S)
-        assert row and "<td>requested</td>" in row[1]
+        admin_page = (await http.get("/admin")).text
+        assert "bob has no forge login to sync with" in admin_page
+        row = re.search(r'<tr id="user-bob">(.*?)</tr>', admin_page, re.S)
+        assert row and "<td>never</td>" in row[1]
         assert (
             await post_form(http, "/admin", "/admin/users/bob/unsuspend", {})
         ).status_code == 303

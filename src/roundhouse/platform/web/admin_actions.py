@@ -28,7 +28,10 @@ ACTIONS: dict[str, tuple[Callable[[str, ServicesDep, User], Awaitable[Any]], str
         "Suspended {login}: their sessions and API tokens no longer work.",
     ),
     "unsuspend": (user_admin.unsuspend, "{login} may sign in again."),
-    "sync": (user_admin.request_sync, user_admin.NO_SYNC_YET),
+    "sync": (
+        user_admin.request_sync,
+        "Syncing {login} with their code host in the background; the table shows how it went.",
+    ),
 }
 
 
