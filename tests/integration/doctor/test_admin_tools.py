@@ -91,20 +91,21 @@ def test_with_log_format_json_every_line_a_process_logs_is_one_json_object(tmp_p
     env = environment(
         data_dir=str(tmp_path), listen_port=str(port), log_format="json", log_level="debug"
     )
-    process = subprocess.Popen(
-        [str(ROUNDHOUSE), "up"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # The log goes to a file: debug logging fills a pipe nobody reads until the end, and the
+    # process would block writing to it.
+    log = tmp_path / "stderr.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(ROUNDHOUSE), "up"], env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # printed once the server listens
         assert first.startswith("Roundhouse is running at"), first
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
+        process.communicate(timeout=60)
+    err = log.read_text()
     lines = err.strip().splitlines()
     assert len(lines) > 3, err
     entries = [json.loads(line) for line in lines]
