@@ -169,6 +169,29 @@ async def test_no_output_timeout_errors_the_job(
     assert "The build has been terminated" in log
 
 
+async def test_a_repository_s_own_no_output_timeout_goes_before_the_instance_s(
+    system: Running, git_repo: Callable[..., GitRepo]
+) -> None:
+    repo = git_repo()
+    repo.commit({".travis.yml": "language: shell\nscript:\n  - echo going quiet\n  - sleep 60\n"})
+    slug = (await system.add_repo(repo))["slug"]
+    changed = await system.http.patch(f"/api/repo/{slug}/settings", json={"log_timeout": 1})
+    assert changed.json()["log_timeout"] == 1, changed.text
+
+    build = await system.finished_build(
+        await system.build_of(slug, await system.trigger(slug)), timeout=15
+    )
+
+    assert build["state"] == "errored"
+    assert "No output has been received in the last 0m1s" in await system.log(
+        build["jobs"][0]["id"]
+    )
+    cleared = await system.http.patch(f"/api/repo/{slug}/settings", json={"log_timeout": 0})
+    assert cleared.json()["log_timeout"] is None  # the instance's setting again
+    refused = await system.http.patch(f"/api/repo/{slug}/settings", json={"hard_timeout": -5})
+    assert refused.status_code == 422
+
+
 async def test_hard_timeout_errors_the_job(
     start_system: Any, git_repo: Callable[..., GitRepo]
 ) -> None:

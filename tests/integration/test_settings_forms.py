@@ -72,12 +72,16 @@ async def test_switches_and_limit_save_and_a_bad_value_comes_back_next_to_its_fi
     page = f"/{slug}/settings"
     async with browser(system) as http:
         saved = await post_form(
-            http, page, page, {"build_pushes": "on", "maximum_number_of_builds": "3"}
+            http,
+            page,
+            page,
+            {"build_pushes": "on", "maximum_number_of_builds": "3", "hard_timeout": "600"},
         )
         assert (saved.status_code, saved.headers["location"]) == (303, f"{page}#general")
         shown = (await http.get(page)).text
         assert "Saved the build settings." in shown
         assert 'name="maximum_number_of_builds" value="3"' in shown
+        assert 'name="hard_timeout" value="600"' in shown and 'name="log_timeout" value=""' in shown
         # Shown once: the next page has no message.
         assert "Saved the build settings." not in (await http.get(page)).text
 
@@ -96,6 +100,7 @@ async def test_switches_and_limit_save_and_a_bad_value_comes_back_next_to_its_fi
 
     settings = (await system.http.get(f"/api/repo/{slug}/settings")).json()
     assert settings["maximum_number_of_builds"] == 3 and settings["build_pushes"] is True
+    assert (settings["hard_timeout"], settings["log_timeout"]) == (600, None)
     assert settings["build_pull_requests"] is False and settings["poll"] is False
 
 

@@ -209,6 +209,10 @@ class Repository(Base):
     maximum_number_of_builds: Mapped[int] = mapped_column(
         Integer, default=0, server_default=text("0")
     )
+    # The job time limits of this repository, in seconds; None: the instance's hard_timeout and
+    # log_timeout settings.
+    hard_timeout: Mapped[int | None] = mapped_column(Integer, default=None)
+    log_timeout: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class RepositoryKey(Base):

@@ -71,7 +71,10 @@ def build_payload(
         "env_vars": env.env_vars,
         "secrets": [],
         "script": "",
-        "timeouts": {"hard_limit": settings.hard_timeout, "log_silence": settings.log_timeout},
+        "timeouts": {
+            "hard_limit": repository.hard_timeout or settings.hard_timeout,
+            "log_silence": repository.log_timeout or settings.log_timeout,
+        },
         "max_log_bytes": settings.max_log_bytes,
         "web_url": web_url,
     }

@@ -28,6 +28,8 @@ SWITCHES = (
     "secure_env_for_forks",
 )
 
+TIMEOUTS = ("hard_timeout", "log_timeout")
+
 
 class SettingsChange(BaseModel):
     """Only the fields sent change; null (or "") clears forge, URL, token and secret."""
@@ -46,6 +48,9 @@ class SettingsChange(BaseModel):
     webhook_secret: str | None = None
     # Jobs of the repository queued or running at once; 0: no limit of its own.
     maximum_number_of_builds: int | None = Field(None, ge=0)
+    # Seconds a job may run, and may go without output; null or 0: the instance's settings.
+    hard_timeout: int | None = Field(None, ge=0, le=7 * 24 * 3600)
+    log_timeout: int | None = Field(None, ge=0, le=7 * 24 * 3600)
 
     @field_validator("forge_api_url")
     @classmethod
@@ -64,6 +69,8 @@ def settings_of(repo: Repository) -> dict[str, Any]:
         forge_token_set=repo_secrets.is_set(repo, "forge_token"),
         webhook_secret_set=repo_secrets.is_set(repo, "webhook_secret"),
         maximum_number_of_builds=repo.maximum_number_of_builds,
+        hard_timeout=repo.hard_timeout,
+        log_timeout=repo.log_timeout,
     )
     return data
 
@@ -85,6 +92,8 @@ async def change_settings(
             value = getattr(body, name)
             if name == "maximum_number_of_builds":
                 repo.maximum_number_of_builds = value or 0  # null clears, like 0
+            elif name in TIMEOUTS:
+                setattr(repo, name, value or None)  # 0 and null: the instance's setting
             elif name in repo_secrets.FIELDS:
                 repo_secrets.write(svc.ctx.at_rest, repo, name, value)
             elif name not in SWITCHES:

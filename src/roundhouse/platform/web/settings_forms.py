@@ -26,7 +26,12 @@ from roundhouse.platform.api import env_vars
 from roundhouse.platform.api.crons import NewCron, add_cron, remove_cron
 from roundhouse.platform.api.deps import CanAdmin, CsrfChecked, Granted, ServicesDep
 from roundhouse.platform.api.repo_caches import delete_caches
-from roundhouse.platform.api.repo_settings import SWITCHES, SettingsChange, change_settings
+from roundhouse.platform.api.repo_settings import (
+    SWITCHES,
+    TIMEOUTS,
+    SettingsChange,
+    change_settings,
+)
 from roundhouse.platform.web import flash
 from roundhouse.platform.web.settings_page import show_settings
 
@@ -79,6 +84,8 @@ async def save_general(
     # A checkbox that is not ticked is not sent: every switch of the form is set.
     data: dict[str, Any] = {switch: switch in typed for switch in SWITCHES}
     data["maximum_number_of_builds"] = typed.get("maximum_number_of_builds", "").strip() or "0"
+    for timeout in TIMEOUTS:  # blank: the instance's setting
+        data[timeout] = typed.get(timeout, "").strip() or None
 
     async def change() -> str:
         body = SettingsChange.model_validate(data)

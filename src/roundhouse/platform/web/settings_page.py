@@ -64,6 +64,10 @@ async def show_settings(
         caches=(await list_caches(svc, access))["caches"],
         hooks={forge: f"{url}/hooks/{forge}" for forge in sorted(FORGES)},
         forges=sorted(FORGES),
+        instance_timeouts={
+            "hard_timeout": f"{svc.ctx.settings.hard_timeout} s",
+            "log_timeout": f"{svc.ctx.settings.log_timeout} s",
+        },
         form=form,
         errors=errors or {},
         values=values or {},
