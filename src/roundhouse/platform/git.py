@@ -14,8 +14,9 @@ from pathlib import Path
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 # `git fetch` runs `git maintenance run --auto` (one more process) before it returns, on
-# every request's way to its build; a mirror runs it itself instead, in the background, after
-# its first fetch and every this many fetches (git's thresholds take hundreds of fetches).
+# every request's way to its build; the mirrors leave it out and the gatekeeper runs it once
+# the build is on its way, after a mirror's first fetch and every this many fetches (git's
+# thresholds take hundreds of fetches; the work itself, when due, detaches from git's process).
 MAINTENANCE_EVERY = 50
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class Mirror:
         self.url = url
         self._lock = asyncio.Lock()
         self._fetches = 0
-        self._maintenance: asyncio.Task[None] | None = None
+        self._maintenance_due = False
 
     async def ensure(self) -> None:
         if not (self.path / "HEAD").exists():
@@ -116,11 +117,14 @@ class Mirror:
         options = ["--quiet", "--no-auto-maintenance", *([] if tags else ["--no-tags"])]
         await run_git("fetch", *options, self.url, refspec, cwd=self.path)
         self._fetches += 1
-        idle = self._maintenance is None or self._maintenance.done()
-        if self._fetches % MAINTENANCE_EVERY == 1 and idle:
-            self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
+        if self._fetches % MAINTENANCE_EVERY == 1:
+            self._maintenance_due = True
 
-    async def _maintain(self) -> None:
+    async def maintain(self) -> None:
+        """git's housekeeping of the mirror, if fetches made it due (see MAINTENANCE_EVERY)."""
+        if not self._maintenance_due:
+            return
+        self._maintenance_due = False
         try:
             await run_git("maintenance", "run", "--auto", "--quiet", cwd=self.path)
         except GitError as error:  # the mirror still works; it only grows untidy
