@@ -6,10 +6,12 @@ Run with `make bench` (or `python -m bench.run [--runs N]`); copy the output int
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import subprocess
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.system import Bench, running_platform, wait_until
@@ -23,7 +25,15 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-def start_latency(bench: Bench, runs: int) -> tuple[list[float], list[float]]:
+@dataclass
+class Latency:
+    to_start: list[float] = field(default_factory=list)
+    to_passed: list[float] = field(default_factory=list)
+    platform_cpu: list[float] = field(default_factory=list)  # per job, the platform process
+    job_cpu: list[float] = field(default_factory=list)  # per job, bash and what it ran
+
+
+def start_latency(bench: Bench, runs: int) -> Latency:
     """Trigger → the script's first command runs, and trigger → `passed` in the API.
 
     Until the script has run, only the file system is watched: API polls would take CPU
@@ -31,9 +41,10 @@ def start_latency(bench: Bench, runs: int) -> tuple[list[float], list[float]]:
     """
     marker = bench.root / "started-at"
     slug = bench.repo("latency", f"language: shell\nscript: echo $EPOCHREALTIME > {marker}\n")
-    to_start, to_passed = [], []
+    result = Latency()
     for _ in range(runs + 1):  # the first run warms the git mirror and the caches
         marker.unlink(missing_ok=True)
+        own, children = bench.cpu_seconds()
         triggered = time.time()
         request_id = bench.trigger(slug)
         started = float(
@@ -44,9 +55,12 @@ def start_latency(bench: Bench, runs: int) -> tuple[list[float], list[float]]:
         build = bench.finished(bench.build_of(slug, request_id))
         passed = time.time()
         assert build["state"] == "passed", build
-        to_start.append(started - triggered)
-        to_passed.append(passed - triggered)
-    return to_start[1:], to_passed[1:]
+        own_after, children_after = bench.cpu_seconds()
+        result.to_start.append(started - triggered)
+        result.to_passed.append(passed - triggered)
+        result.platform_cpu.append(own_after - own)
+        result.job_cpu.append(children_after - children)
+    return Latency(*(figures[1:] for figures in vars(result).values()))
 
 
 def log_throughput(bench: Bench) -> dict[str, float]:
@@ -54,9 +68,11 @@ def log_throughput(bench: Bench) -> dict[str, float]:
     timing = bench.root / "command-seconds"
     script = f'start=$EPOCHREALTIME; {PRINT_LINES}; echo "$start $EPOCHREALTIME" > {timing}'
     slug = bench.repo("loglines", f"language: shell\nscript:\n  - |\n    {script}\n")
+    own, children = bench.cpu_seconds()
     triggered = time.monotonic()
     build = bench.finished(bench.build_of(slug, bench.trigger(slug)), every=0.1)
     finished = time.monotonic()
+    own_after, children_after = bench.cpu_seconds()
     assert build["state"] == "passed", build
     job_id = build["jobs"][0]["id"]
 
@@ -78,6 +94,8 @@ def log_throughput(bench: Bench) -> dict[str, float]:
         "in_job": end - begin,
         "direct": statistics.median(direct),
         "trigger_to_passed": finished - triggered,
+        "platform_cpu": own_after - own,
+        "job_cpu": children_after - children,
         "lines_stored": stored,
     }
 
@@ -105,26 +123,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     runs = parser.parse_args().runs
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.1f}")
     with running_platform(workers=2) as bench:
         rss = idle_rss(bench)
         print(f"platform idle RSS (roundhouse up, 2 local slots): {rss / 1024:.0f} MB")
-        to_start, to_passed = start_latency(bench, runs)
-        print(
-            f"trigger → first script line, median of {runs}: {ms(statistics.median(to_start))} "
-            f"(min {ms(min(to_start))}, max {ms(max(to_start))})"
-        )
-        print(
-            f"trigger → passed in the API, median of {runs}: {ms(statistics.median(to_passed))} "
-            f"(min {ms(min(to_passed))}, max {ms(max(to_passed))})"
-        )
+        latency = start_latency(bench, runs)
+        for name, figures in (
+            ("trigger → first script line", latency.to_start),
+            ("trigger → passed in the API", latency.to_passed),
+            ("CPU time of the platform process per job", latency.platform_cpu),
+            ("CPU time of the job's processes per job", latency.job_cpu),
+        ):
+            print(
+                f"{name}, median of {runs}: {ms(statistics.median(figures))} "
+                f"(min {ms(min(figures))}, max {ms(max(figures))})"
+            )
         lines = log_throughput(bench)
         print(
             f"{LINES:,} lines of 80 chars: the command took {ms(lines['in_job'])} in the job, "
             f"{ms(lines['direct'])} to /dev/null directly "
             f"({lines['in_job'] / lines['direct']:.2f}×); whole job trigger → passed "
-            f"{ms(lines['trigger_to_passed'])}; {lines['lines_stored']:,} lines in the stored log"
+            f"{ms(lines['trigger_to_passed'])}; {lines['lines_stored']:,} lines in the stored log; "
+            f"CPU time: platform {ms(lines['platform_cpu'])}, job {ms(lines['job_cpu'])}"
         )
+        print(f"load average after the runs: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

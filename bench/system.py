@@ -96,6 +96,15 @@ class Bench:
 
         return dict(wait_until(done, timeout, f"build {build_id} to finish", every))
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) of the platform process itself, and of its finished
+        children (the jobs' bash and everything it waited for, git included)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        # After ") ": state is field 0, so utime, stime, cutime, cstime are 11 to 14.
+        own, children = (int(fields[11]) + int(fields[12])), (int(fields[13]) + int(fields[14]))
+        return own / ticks, children / ticks
+
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):

@@ -1,6 +1,10 @@
 """The in-process broker for `roundhouse up`: the same semantics as RabbitMQ, in one process.
 
-Messages are copied through JSON so nothing passes that RabbitMQ could not carry.
+Messages are copied as RabbitMQ would deliver them, so nothing passes that it could not carry
+and no handler shares a dict or list with the publisher or another handler. A message made
+of JSON's types only is copied directly, sharing its (immutable) strings: log parts are
+most of the traffic, and encoding their text to JSON and back cost more than storing it.
+Anything else goes through JSON itself, which converts it or raises TypeError.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import itertools
 import json
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from roundhouse.broker.base import (
     Broker,
@@ -22,8 +27,32 @@ from roundhouse.broker.base import (
 )
 
 
+class _NotPlain(Exception):
+    """A value that JSON would convert (a tuple, a non-string key) or reject."""
+
+
+def _plain_copy(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict and all(type(key) is str for key in value):
+        return {key: _plain_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_plain_copy(item) for item in value]
+    raise _NotPlain
+
+
+def copied(body: Message) -> Message:
+    """The message as a consumer on RabbitMQ would get it (TypeError if it cannot travel)."""
+    try:
+        result: Message = _plain_copy(body)
+    except _NotPlain:
+        result = json.loads(json.dumps(body))
+    return result
+
+
 class _MemoryDelivery(Delivery):
-    def __init__(self, queue: _Queue, consumer: _Consumer, body: Message, raw: str) -> None:
+    def __init__(self, queue: _Queue, consumer: _Consumer, body: Message, raw: Message) -> None:
         self.body = body
         self._raw = raw
         self._queue = queue
@@ -63,7 +92,7 @@ class _Consumer:
 class _Queue:
     def __init__(self, name: str) -> None:
         self.name = name
-        self.messages: deque[str] = deque()
+        self.messages: deque[Message] = deque()  # copies, never handed out themselves
         self.consumers: list[_Consumer] = []
         self._turn = itertools.count()
         self.tasks: set[asyncio.Task[None]] = set()
@@ -74,7 +103,7 @@ class _Queue:
             if consumer is None:
                 return
             raw = self.messages.popleft()
-            delivery = _MemoryDelivery(self, consumer, json.loads(raw), raw)
+            delivery = _MemoryDelivery(self, consumer, copied(raw), raw)
             consumer.unacked[delivery] = None
             task = asyncio.get_running_loop().create_task(consumer.handler(delivery))
             self.tasks.add(task)
@@ -144,7 +173,7 @@ class MemoryBroker(Broker):
 
     async def publish(self, queue: str, body: Message) -> None:
         target = self._queue(queue)
-        target.messages.append(json.dumps(body))
+        target.messages.append(copied(body))
         target.dispatch()
 
     async def consume(self, queue: str, handler: Handler, prefetch: int) -> Subscription:
@@ -155,9 +184,9 @@ class MemoryBroker(Broker):
         return _QueueSubscription(target, consumer)
 
     async def broadcast(self, exchange: str, body: Message) -> None:
-        raw = json.dumps(body)
+        raw = copied(body)
         for handler in list(self._exchanges.get(exchange, [])):
-            task = asyncio.get_running_loop().create_task(handler(json.loads(raw)))
+            task = asyncio.get_running_loop().create_task(handler(copied(raw)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

@@ -94,12 +94,15 @@ class Gatekeeper:
                 build = None
             repository_id = request.repository_id
         self.ctx.bus.publish(f"repo:{repository_id}")
-        if build is None:
-            return None
-        self.ctx.build_changed(build.id, build.state)
-        if build.state == "created":  # an errored build (configuration errors) never runs
-            await self.scheduler.schedule(build.id)
-        return build.id
+        if build is not None:
+            self.ctx.build_changed(build.id, build.state)
+            if build.state == "created":  # an errored build (configuration errors) never runs
+                await self.scheduler.schedule(build.id)
+        # Once the build is on its way: the mirror's housekeeping, when due.
+        mirror = self.ctx.mirrors.get(repository_id)
+        if mirror is not None:
+            await mirror.maintain()
+        return None if build is None else build.id
 
     async def _accept(self, session: AsyncSession, request: Request) -> Build:
         repository = request.repository

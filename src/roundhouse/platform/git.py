@@ -6,12 +6,19 @@ A bare mirror per repository under data_dir/mirrors answers them without a check
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+# `git fetch` runs `git maintenance run --auto` (one more process) before it returns, on
+# every request's way to its build; the mirrors leave it out and the gatekeeper runs it once
+# the build is on its way, after a mirror's first fetch and every this many fetches (git's
+# thresholds take hundreds of fetches; the work itself, when due, detaches from git's process).
+MAINTENANCE_EVERY = 50
+log = logging.getLogger(__name__)
 
 
 class GitError(Exception):
@@ -68,6 +75,8 @@ class Mirror:
         self.path = path
         self.url = url
         self._lock = asyncio.Lock()
+        self._fetches = 0
+        self._maintenance_due = False
 
     async def ensure(self) -> None:
         if not (self.path / "HEAD").exists():
@@ -88,7 +97,7 @@ class Mirror:
         async with self._lock:
             await self.ensure()
             ref = f"refs/heads/{branch}"
-            await run_git("fetch", "--quiet", "--no-tags", self.url, f"+{ref}:{ref}", cwd=self.path)
+            await self._fetch(f"+{ref}:{ref}")
             return await self._sha_of(ref)
 
     async def fetch_ref(self, ref: str) -> str | None:
@@ -97,14 +106,29 @@ class Mirror:
         async with self._lock:
             await self.ensure()
             try:
-                await run_git(
-                    "fetch", "--quiet", "--no-tags", self.url, f"+{ref}:{ref}", cwd=self.path
-                )
+                await self._fetch(f"+{ref}:{ref}")
             except GitError as error:
                 if "couldn't find remote ref" in str(error):
                     return None
                 raise
             return await self._sha_of(ref)
+
+    async def _fetch(self, refspec: str, *, tags: bool = False) -> None:
+        options = ["--quiet", "--no-auto-maintenance", *([] if tags else ["--no-tags"])]
+        await run_git("fetch", *options, self.url, refspec, cwd=self.path)
+        self._fetches += 1
+        if self._fetches % MAINTENANCE_EVERY == 1:
+            self._maintenance_due = True
+
+    async def maintain(self) -> None:
+        """git's housekeeping of the mirror, if fetches made it due (see MAINTENANCE_EVERY)."""
+        if not self._maintenance_due:
+            return
+        self._maintenance_due = False
+        try:
+            await run_git("maintenance", "run", "--auto", "--quiet", cwd=self.path)
+        except GitError as error:  # the mirror still works; it only grows untidy
+            log.warning("git maintenance of the mirror %s failed: %s", self.path, error)
 
     async def _sha_of(self, ref: str) -> str:
         # A fetch that moved the ref wrote it as a loose file; reading that saves a process.
@@ -121,10 +145,9 @@ class Mirror:
             return
         async with self._lock:
             await self.ensure()
-            refspec = f"+{ref}:{ref}" if ref else "+refs/*:refs/*"
-            await run_git("fetch", "--quiet", "--no-tags", self.url, refspec, cwd=self.path)
+            await self._fetch(f"+{ref}:{ref}" if ref else "+refs/*:refs/*")
             if not await self.has(sha):
-                await run_git("fetch", "--quiet", self.url, sha, cwd=self.path)
+                await self._fetch(sha, tags=True)
 
     async def parents(self, sha: str) -> list[str]:
         out = await run_git("rev-list", "--parents", "-n", "1", sha, cwd=self.path)

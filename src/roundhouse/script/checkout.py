@@ -109,13 +109,15 @@ def _checkout_commit(payload: Any, git: dict[str, Any]) -> list[str]:
         show = f"git show {word(f'{sha}:{sparse}')} >> .git/info/sparse-checkout"
         lines += render_raw(quote(show), show, STAGE, "assert", timing=False)
     # A branch may have moved on since the build was requested: fetch a commit the shallow
-    # clone does not contain before giving up (Travis would fail here).
-    lines.append(
-        f"git cat-file -e {word(sha + '^{commit}')} 2>/dev/null || "
+    # clone does not contain before giving up (Travis would fail here). The first, quiet
+    # checkout finds out whether it is there, so the usual case costs no extra git process.
+    checkout = f"git checkout -qf {word(sha)}"
+    fetch = (
         f"git fetch -q origin {word(sha)} 2>/dev/null || git fetch -q --unshallow origin"
         " 2>/dev/null"
     )
-    return lines + _step(["git", "checkout", "-qf", sha])
+    run = f"{checkout} 2>/dev/null || {{ {fetch}; {checkout}; }}"
+    return lines + render_raw(quote(checkout), run, STAGE, "assert")
 
 
 def _submodules(git: dict[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ class LogWriter:
         self._chunks: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._wakeup = asyncio.Event()
-        self._closed = False
+        self._closing = asyncio.Event()  # close() cuts the coalescing wait short
         self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
 
     def write_bytes(self, data: bytes) -> None:
@@ -51,11 +51,15 @@ class LogWriter:
             self._wakeup.set()
 
     async def _flush_loop(self) -> None:
-        while not self._closed:
-            await self._wakeup.wait()
-            await asyncio.sleep(COALESCE_SECONDS)
-            self._wakeup.clear()
-            await self._publish_buffer(final=False)
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            while not self._closing.is_set():
+                await self._wakeup.wait()
+                await asyncio.wait({closing}, timeout=COALESCE_SECONDS)
+                self._wakeup.clear()
+                await self._publish_buffer(final=False)
+        finally:
+            closing.cancel()
 
     def _take(self, final: bool) -> str:
         """Masked text ready to send; holds back a tail that could be the start of a secret."""
@@ -86,7 +90,7 @@ class LogWriter:
 
     async def close(self) -> None:
         """Send everything left, then the final (empty) part."""
-        self._closed = True
+        self._closing.set()
         self._wakeup.set()
         # Let the flusher finish its round rather than cancel it mid-send and lose text.
         await self._flusher

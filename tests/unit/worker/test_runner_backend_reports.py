@@ -100,8 +100,13 @@ async def test_local_backend_kills_the_processes_of_a_lost_worker_s_jobs(tmp_pat
     script = "sleep 301 & setsid sleep 302 & echo started; wait"
     running = await LocalBackend().start(job_running(script), tmp_path)
     assert await asyncio.wait_for(running.output.readline(), 10) == b"started\n"
-    pids = [pid for sid in sessions_under(tmp_path) for pid in session_members(sid)]
-    assert len(pids) >= 3  # bash and both sleeps
+
+    async def job_processes() -> list[int]:
+        # The output comes as soon as it is written, maybe before `setsid` has run.
+        found = [pid for sid in sessions_under(tmp_path) for pid in session_members(sid)]
+        return found if len(found) >= 3 else []  # bash and both sleeps
+
+    pids = await wait_for(job_processes, 10, "bash and both sleeps")
 
     await LocalBackend().cleanup_leftovers(tmp_path)
 

@@ -15,12 +15,14 @@ from pathlib import Path
 from roundhouse.protocol import JobPayload
 from roundhouse.worker.backends import cabundle
 from roundhouse.worker.backends.base import Backend, CacheDirs, RunningJob
+from roundhouse.worker.backends.pipereader import PipeReader
 
 KILL_GRACE_SECONDS = 1.0
 # A job's output pipe holds this much (the kernel's default is 64 KiB), so a script that prints
 # fast runs on while the worker is busy storing what it already read.
 PIPE_BYTES = 1024 * 1024
 OUTPUT_LIMIT = 4 * 1024 * 1024
+REMOVING = ".removing"  # suffix of a finished job's directory while it is deleted
 # What the job sees of the worker's environment; the rest (tokens, settings) stays out.
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR", "SHELL")
 
@@ -67,25 +69,27 @@ def signal_session(sid: int, signum: int) -> None:
             os.kill(pid, signum)
 
 
-async def output_pipe() -> tuple[int, asyncio.StreamReader]:
+def output_pipe() -> tuple[int, PipeReader]:
     """A pipe for a job's stdout and stderr: the end to give the job, and a reader of the other."""
     read_end, write_end = os.pipe()
     with contextlib.suppress(OSError):  # past /proc/sys/fs/pipe-max-size: keep the default
         fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    reader = asyncio.StreamReader(limit=OUTPUT_LIMIT)
-    await asyncio.get_running_loop().connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", buffering=0)
-    )
-    return write_end, reader
+    return write_end, PipeReader(read_end, OUTPUT_LIMIT)
 
 
 class LocalJob(RunningJob):
     def __init__(
-        self, process: asyncio.subprocess.Process, output: asyncio.StreamReader, job_dir: Path
+        self,
+        process: asyncio.subprocess.Process,
+        pipe: PipeReader,
+        job_dir: Path,
+        removals: set[asyncio.Task[None]],
     ) -> None:
         self.process = process
-        self.output = output
+        self.pipe = pipe
+        self.output = pipe.reader
         self.job_dir = job_dir
+        self.removals = removals
 
     async def wait(self) -> int:
         return await self.process.wait()
@@ -101,7 +105,20 @@ class LocalJob(RunningJob):
     async def cleanup(self) -> None:
         # Background children of a finished script would keep writing into the directory.
         signal_session(self.process.pid, signal.SIGKILL)
-        await asyncio.to_thread(shutil.rmtree, self.job_dir, True)
+        self.pipe.close()  # an escaped child may still hold it open
+        # The job's final state waits for this: the directory leaves at once under a name
+        # that still matches job-* (so a restarted worker removes it if this task could not),
+        # and is deleted in the background.
+        doomed = self.job_dir.with_name(f"{self.job_dir.name}{REMOVING}")
+        try:
+            self.job_dir.rename(doomed)
+        except OSError:
+            doomed = self.job_dir
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(shutil.rmtree, doomed, True)
+        )
+        self.removals.add(task)
+        task.add_done_callback(self.removals.discard)
 
 
 class LocalBackend(Backend):
@@ -109,6 +126,7 @@ class LocalBackend(Backend):
 
     def __init__(self, ca_extra: str | None = None) -> None:
         self.ca_extra = ca_extra  # PEM certificates jobs trust besides the host's (cabundle.py)
+        self.removals: set[asyncio.Task[None]] = set()  # job directories being deleted
 
     async def start(
         self, payload: JobPayload, work_dir: Path, cache: CacheDirs | None = None
@@ -128,7 +146,7 @@ class LocalBackend(Backend):
             ca_dir = job_dir / "ca"
             cabundle.write_files(ca_dir, cabundle.system_bundle(Path("/")), self.ca_extra)
             env.update(cabundle.environment(str(ca_dir)))
-        write_end, output = await output_pipe()
+        write_end, pipe = output_pipe()
         try:
             process = await asyncio.create_subprocess_exec(
                 "bash",
@@ -140,9 +158,12 @@ class LocalBackend(Backend):
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
             )
+        except BaseException:
+            pipe.close()
+            raise
         finally:
             os.close(write_end)  # the job holds it now; EOF comes when the job's side closes
-        return LocalJob(process, output, job_dir)
+        return LocalJob(process, pipe, job_dir, self.removals)
 
     async def cleanup_leftovers(self, work_dir: Path) -> list[str]:
         # A killed worker's jobs run on (a deploy could run twice): their sessions go first.
