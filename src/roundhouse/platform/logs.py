@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -198,6 +199,11 @@ class LogService:
                     delete(LogPart).where(LogPart.job_id == job_id, LogPart.attempt == attempt)
                 )
                 return
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                # Joined where the parts are: a big log never travels to us and back.
+                await session.execute(_joined_into_log(job_id, attempt))
+                await session.execute(delete(LogPart).where(LogPart.job_id == job_id))
+                return
             content = await _joined_parts(session, job_id, attempt)
             stored = await session.get(Log, job_id)
             if stored is None:
@@ -334,6 +340,37 @@ def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
     if session.bind.dialect.name == "postgresql":
         return pg_insert(LogPart).on_conflict_do_nothing()
     return sqlite_insert(LogPart).on_conflict_do_nothing()
+
+
+def _joined_into_log(job_id: int, attempt: int) -> Any:
+    """INSERT … SELECT of the attempt's parts, joined in order, into its stored log."""
+    joined = func.coalesce(
+        func.string_agg(LogPart.content, aggregate_order_by(literal(""), LogPart.number)), ""
+    )
+    parts = (
+        select(joined.label("content"))
+        .where(LogPart.job_id == job_id, LogPart.attempt == attempt)
+        .subquery()
+    )
+    insert = pg_insert(Log).from_select(
+        ["job_id", "attempt", "content", "size", "aggregated_at"],
+        select(
+            literal(job_id),
+            literal(attempt),
+            parts.c.content,
+            func.char_length(parts.c.content),
+            literal(utcnow(), Log.aggregated_at.type),
+        ),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[Log.job_id],
+        set_={
+            "attempt": insert.excluded.attempt,
+            "content": insert.excluded.content,
+            "size": insert.excluded.size,
+            "aggregated_at": insert.excluded.aggregated_at,
+        },
+    )
 
 
 async def _parts(session: AsyncSession, job_id: int, attempt: int) -> list[Part]:
