@@ -1,6 +1,6 @@
 """Aggregating a finished attempt's log parts into its stored log, on SQLite and PostgreSQL:
 joined in part order whatever order they were stored in, counted in characters, stored again
-over an earlier attempt's log, and the parts removed.
+over an earlier attempt's log, and the parts removed; a lost attempt's parts only dropped.
 """
 
 from __future__ import annotations
@@ -44,3 +44,15 @@ async def test_aggregate_joins_parts_in_order(
     assert stored.size == len("note\neins zwei drei ✓\n")
     assert left == 0
     assert await system.log(job_id) == "note\neins zwei drei ✓\n"
+
+    # A late part of the lost attempt 1 is dropped on its own: the stored log stays.
+    async with services.ctx.sessions() as session, session.begin():
+        session.add(LogPart(job_id=job_id, attempt=1, number=10, content="late\n"))
+        session.add(LogPart(job_id=job_id, attempt=2, number=3, content="later\n"))
+    await services.logs.aggregate(job_id, 1)
+    async with services.ctx.sessions() as session:
+        stored = await session.get(Log, job_id)
+        left_parts = list(await session.scalars(select(LogPart.content)))
+    assert stored is not None
+    assert (stored.attempt, stored.content) == (2, "note\neins zwei drei ✓\n")
+    assert left_parts == ["later\n"]

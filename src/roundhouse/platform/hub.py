@@ -31,7 +31,7 @@ from roundhouse.platform.buildsync import BuildSync
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.scheduler import Scheduler
-from roundhouse.platform.transitions import advance
+from roundhouse.platform.transitions import advance, claim, forward
 from roundhouse.platform.workers import protocol_problem, tell_worker
 from roundhouse.protocol import (
     COMMAND_EXCHANGE,
@@ -143,21 +143,12 @@ class Hub:
             why = f"worker {event.worker} was stopped before the job finished"
             return await self.requeue(event.job_id, why, lease=event.lease)
         earlier = [state for state, rank in ORDER.items() if rank < ORDER.get(event.state, 4)]
-        values: dict[str, object] = {"state": event.state, "waiting_reason": None}
-        if event.state in TIMESTAMP:
-            values[TIMESTAMP[event.state]] = event.at
+        stamped = [TIMESTAMP[event.state]] if event.state in TIMESTAMP else []
         if event.state in FINISHED_STATES:
-            values["finished_at"] = event.at
+            stamped.append("finished_at")
         # Applied only by the lease's holder, only forward.
         changed = await advance(
-            self.ctx,
-            event.job_id,
-            (Job.lease == event.lease, Job.worker == event.worker, Job.state.in_(earlier)),
-            values,
-            (Job.build_id, Job.state, Job.queue, Job.queued_at, Job.started_at, Job.finished_at),
-            attempt=event.attempt,
-            worker=event.worker,
-            at=event.at,
+            self.ctx, forward(tuple(stamped)), p_earlier=earlier, **self._params(event)
         )
         if changed is not None:
             outcome, reason, state = "applied", "", event.state
@@ -188,22 +179,7 @@ class Hub:
 
     async def _claim(self, event: StateUpdate) -> bool:
         """Grant the attempt to the first worker that claims it; tell the claimant either way."""
-        claimed = await advance(
-            self.ctx,
-            event.job_id,
-            (Job.attempt == event.attempt, Job.lease == event.lease, Job.state == "queued"),
-            {
-                "state": "received",
-                "worker": event.worker,
-                "received_at": event.at,
-                "lease_renewed_at": utcnow(),
-                "waiting_reason": None,
-            },
-            (Job.build_id,),
-            attempt=event.attempt,
-            worker=event.worker,
-            at=event.at,
-        )
+        claimed = await advance(self.ctx, claim(), p_now=utcnow(), **self._params(event))
         won = None if claimed is None else int(claimed.build_id)
         reason = ""
         if won is None:
@@ -220,6 +196,17 @@ class Hub:
         if won is not None:
             await self.builds.job_changed(won, event.job_id, "received")
         return won is not None
+
+    @staticmethod
+    def _params(event: StateUpdate) -> dict[str, object]:
+        return {
+            "p_job_id": event.job_id,
+            "p_attempt": event.attempt,
+            "p_lease": event.lease,
+            "p_state": event.state,
+            "p_worker": event.worker,
+            "p_at": event.at,
+        }
 
     async def _verdict(self, event: StateUpdate, *, granted: bool, reason: str) -> None:
         verdict: ClaimVerdict = {

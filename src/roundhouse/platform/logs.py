@@ -19,8 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,8 @@ from roundhouse.broker import Delivery, Subscription
 from roundhouse.broker.memory import MemoryBroker
 from roundhouse.db.models import Job, Log, LogPart, utcnow
 from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.logjoin import join_parts
+from roundhouse.platform.transitions import engine_of
 from roundhouse.protocol import FINISHED_STATES, LIVE_LOG_EXCHANGE, LOG_QUEUE, PROTOCOL_VERSION
 
 log = logging.getLogger(__name__)
@@ -192,17 +193,16 @@ class LogService:
     async def aggregate(self, job_id: int, attempt: int) -> None:
         """Join an attempt's parts into one stored log and drop the parts. The parts of an
         attempt that is no longer current (a worker that was thought lost) are only dropped."""
+        engine = engine_of(self.ctx)
+        if engine.dialect.name == "postgresql":
+            await join_parts(engine, job_id, attempt, utcnow())
+            return
         async with self.ctx.sessions() as session, session.begin():
             current = await session.scalar(select(Job.attempt).where(Job.id == job_id))
             if current != attempt:
                 await session.execute(
                     delete(LogPart).where(LogPart.job_id == job_id, LogPart.attempt == attempt)
                 )
-                return
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                # Joined where the parts are: a big log never travels to us and back.
-                await session.execute(_joined_into_log(job_id, attempt))
-                await session.execute(delete(LogPart).where(LogPart.job_id == job_id))
                 return
             content = await _joined_parts(session, job_id, attempt)
             stored = await session.get(Log, job_id)
@@ -340,37 +340,6 @@ def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
     if session.bind.dialect.name == "postgresql":
         return pg_insert(LogPart).on_conflict_do_nothing()
     return sqlite_insert(LogPart).on_conflict_do_nothing()
-
-
-def _joined_into_log(job_id: int, attempt: int) -> Any:
-    """INSERT … SELECT of the attempt's parts, joined in order, into its stored log."""
-    joined = func.coalesce(
-        func.string_agg(LogPart.content, aggregate_order_by(literal(""), LogPart.number)), ""
-    )
-    parts = (
-        select(joined.label("content"))
-        .where(LogPart.job_id == job_id, LogPart.attempt == attempt)
-        .subquery()
-    )
-    insert = pg_insert(Log).from_select(
-        ["job_id", "attempt", "content", "size", "aggregated_at"],
-        select(
-            literal(job_id),
-            literal(attempt),
-            parts.c.content,
-            func.char_length(parts.c.content),
-            literal(utcnow(), Log.aggregated_at.type),
-        ),
-    )
-    return insert.on_conflict_do_update(
-        index_elements=[Log.job_id],
-        set_={
-            "attempt": insert.excluded.attempt,
-            "content": insert.excluded.content,
-            "size": insert.excluded.size,
-            "aggregated_at": insert.excluded.aggregated_at,
-        },
-    )
 
 
 async def _parts(session: AsyncSession, job_id: int, attempt: int) -> list[Part]:

@@ -1,22 +1,101 @@
 """A job's forward move written with its transition row: on PostgreSQL one statement (a
 data-modifying CTE, atomic by itself), elsewhere one transaction of two statements.
 
-The hub writes one for nearly every state event, so this path skips the ORM's unit of work
-and, on PostgreSQL, the BEGIN and COMMIT round trips of an explicit transaction.
+The hub writes one for nearly every state event, so this path skips the ORM's unit of work,
+builds each statement once (bound parameters, compiled once), and on PostgreSQL also skips
+the BEGIN and COMMIT round trips of an explicit transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, insert, literal, select, update
+from sqlalchemy import Insert, Row, Select, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import InstrumentedAttribute
 
 from roundhouse.db.models import Job, JobTransition
 from roundhouse.platform.context import PlatformContext
+
+# What the hub and its listeners need of a job it moved.
+MOVED = (Job.id, Job.build_id, Job.state, Job.queue, Job.queued_at, Job.started_at, Job.finished_at)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One kind of move: the UPDATE (RETURNING the job's id first), the transition's INSERT,
+    and both as one statement. Parameters (prefixed, as column names are taken): p_job_id,
+    p_attempt, p_state, p_worker, p_at, and those of the conditions."""
+
+    change: Update
+    note: Insert
+    both: Select[Any]
+
+
+def _move(change: Update) -> Move:
+    note = insert(JobTransition).values(
+        job_id=bindparam("p_job_id"),
+        attempt=bindparam("p_attempt"),
+        state=bindparam("p_state"),
+        worker=bindparam("p_worker"),
+        at=bindparam("p_at", type_=JobTransition.at.type),
+    )
+    changed = change.cte("changed")
+    noted = insert(JobTransition).from_select(
+        ["job_id", "attempt", "state", "worker", "at"],
+        select(
+            changed.c.id,
+            bindparam("p_attempt", type_=JobTransition.attempt.type),
+            bindparam("p_state", type_=JobTransition.state.type),
+            bindparam("p_worker", type_=JobTransition.worker.type),
+            bindparam("p_at", type_=JobTransition.at.type),
+        ),
+    )
+    return Move(change, note, select(changed).add_cte(noted.cte("noted")))
+
+
+@cache
+def claim() -> Move:
+    """`queued` → `received` by the attempt's first claimant; also needs p_lease and p_now."""
+    return _move(
+        update(Job)
+        .where(
+            Job.id == bindparam("p_job_id"),
+            Job.attempt == bindparam("p_attempt"),
+            Job.lease == bindparam("p_lease"),
+            Job.state == "queued",
+        )
+        .values(
+            state=bindparam("p_state"),
+            worker=bindparam("p_worker"),
+            received_at=bindparam("p_at"),
+            lease_renewed_at=bindparam("p_now"),
+            waiting_reason=None,
+        )
+        .returning(*MOVED)
+    )
+
+
+@cache
+def forward(stamped: tuple[str, ...]) -> Move:
+    """Any later move by the lease's holder, from one of p_earlier (a list); the columns
+    named in stamped are set to `at`; also needs p_lease."""
+    return _move(
+        update(Job)
+        .where(
+            Job.id == bindparam("p_job_id"),
+            Job.lease == bindparam("p_lease"),
+            Job.worker == bindparam("p_worker"),
+            Job.state.in_(bindparam("p_earlier", expanding=True)),
+        )
+        .values(
+            state=bindparam("p_state"),
+            waiting_reason=None,
+            **{column: bindparam("p_at") for column in stamped},
+        )
+        .returning(*MOVED)
+    )
 
 
 def engine_of(ctx: PlatformContext) -> AsyncEngine:
@@ -25,43 +104,16 @@ def engine_of(ctx: PlatformContext) -> AsyncEngine:
     return engine
 
 
-async def advance(
-    ctx: PlatformContext,
-    job_id: int,
-    where: Sequence[ColumnElement[bool]],
-    values: dict[str, Any],
-    returning: Sequence[InstrumentedAttribute[Any]],
-    *,
-    attempt: int,
-    worker: str | None,
-    at: datetime,
-) -> Row[Any] | None:
-    """Set values (with values["state"]) on the job if the conditions in where hold, and
-    record the transition; returns the job's id and the returning columns, or None if the
-    conditions did not hold."""
-    change = update(Job).where(Job.id == job_id, *where).values(**values)
-    change = change.returning(Job.id, *returning)
-    state = str(values["state"])
+async def advance(ctx: PlatformContext, move: Move, **params: Any) -> Row[Any] | None:
+    """Make the move if its conditions hold, recording the transition; the job's MOVED
+    columns, or None if the conditions did not hold."""
     engine = engine_of(ctx)
-    note = {"attempt": attempt, "state": state, "worker": worker, "at": at}
     if engine.dialect.name != "postgresql":
         async with engine.begin() as connection:
-            row = (await connection.execute(change)).first()
+            row = (await connection.execute(move.change, params)).first()
             if row is not None:
-                await connection.execute(insert(JobTransition).values(job_id=row[0], **note))
+                await connection.execute(move.note, params)
             return row
-    changed = change.cte("changed")
-    noted = insert(JobTransition).from_select(
-        ["job_id", *note],
-        select(
-            changed.c.id,
-            literal(attempt),
-            literal(state),
-            literal(worker, JobTransition.worker.type),
-            literal(at, JobTransition.at.type),
-        ),
-    )
-    statement = select(changed).add_cte(noted.cte("noted"))
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        return (await autocommit.execute(statement)).first()
+        return (await autocommit.execute(move.both, params)).first()
