@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Row, Select, Update, bindparam, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Row,
+    Select,
+    Update,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roundhouse.db.models import Job, JobTransition
@@ -55,46 +65,42 @@ def _move(change: Update) -> Move:
     return Move(change, note, select(changed).add_cte(noted.cte("noted")))
 
 
+def _update(*where: ColumnElement[bool], **values: Any) -> Update:
+    """The job (p_job_id) to p_state, if the conditions hold; its waiting reason is over."""
+    return (
+        update(Job)
+        .where(Job.id == bindparam("p_job_id"), *where)
+        .values(state=bindparam("p_state"), waiting_reason=None, **values)
+        .returning(*MOVED)
+    )
+
+
 @cache
 def claim() -> Move:
     """`queued` → `received` by the attempt's first claimant; also needs p_lease and p_now."""
     return _move(
-        update(Job)
-        .where(
-            Job.id == bindparam("p_job_id"),
+        _update(
             Job.attempt == bindparam("p_attempt"),
             Job.lease == bindparam("p_lease"),
             Job.state == "queued",
-        )
-        .values(
-            state=bindparam("p_state"),
             worker=bindparam("p_worker"),
             received_at=bindparam("p_at"),
             lease_renewed_at=bindparam("p_now"),
-            waiting_reason=None,
         )
-        .returning(*MOVED)
     )
 
 
 @cache
 def forward(stamped: tuple[str, ...]) -> Move:
     """Any later move by the lease's holder, from one of p_earlier (a list); the columns
-    named in stamped are set to `at`; also needs p_lease."""
+    named in stamped are set to p_at; also needs p_lease."""
     return _move(
-        update(Job)
-        .where(
-            Job.id == bindparam("p_job_id"),
+        _update(
             Job.lease == bindparam("p_lease"),
             Job.worker == bindparam("p_worker"),
             Job.state.in_(bindparam("p_earlier", expanding=True)),
-        )
-        .values(
-            state=bindparam("p_state"),
-            waiting_reason=None,
             **{column: bindparam("p_at") for column in stamped},
         )
-        .returning(*MOVED)
     )
 
 
