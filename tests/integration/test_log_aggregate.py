@@ -1,6 +1,7 @@
 """Aggregating a finished attempt's log parts into its stored log, on SQLite and PostgreSQL:
 joined in part order whatever order they were stored in, counted in characters, stored again
-over an earlier attempt's log, and the parts removed; a lost attempt's parts only dropped.
+over an earlier attempt's log, and the parts removed; a lost attempt's parts, and parts of a
+stored attempt delivered again, only dropped.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ async def test_aggregate_joins_parts_in_order(
     assert (stored.attempt, stored.content) == (2, "note\neins zwei drei ✓\n")
     assert stored.size == len("note\neins zwei drei ✓\n")
     assert left == 0
+    assert await system.log(job_id) == "note\neins zwei drei ✓\n"
+
+    # Parts of attempt 2 delivered again (a platform stopped before its ack) are dropped.
+    async with services.ctx.sessions() as session, session.begin():
+        session.add(LogPart(job_id=job_id, attempt=2, number=2, content="drei ✓\n", final=True))
+    await services.logs.aggregate(job_id, 2)
     assert await system.log(job_id) == "note\neins zwei drei ✓\n"
 
     # A late part of the lost attempt 1 is dropped on its own: the stored log stays.

@@ -1,8 +1,9 @@
 """A finished attempt's log stored on PostgreSQL in one statement: its parts joined in order
 where they are (a big log never travels to the platform and back), and then dropped.
 
-The parts of an attempt that is no longer current (a worker that was thought lost) are
-only dropped; those of the current attempt replace the job's stored log.
+The parts of an attempt that is no longer current (a worker that was thought lost), or
+whose log is stored already (parts delivered again), are only dropped; those of the current
+attempt replace the job's stored log (an earlier attempt's).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def _statement() -> Delete:
         .subquery()
     )
     current = exists().where(Job.id == JOB, Job.attempt == ATTEMPT)
+    done = exists().where(Log.job_id == JOB, Log.attempt == ATTEMPT)
     insert = pg_insert(Log).from_select(
         ["job_id", "attempt", "content", "size", "aggregated_at"],
         select(
@@ -40,7 +42,7 @@ def _statement() -> Delete:
             parts.c.content,
             func.char_length(parts.c.content),
             bindparam("p_now", type_=Log.aggregated_at.type),
-        ).where(current),
+        ).where(current, ~done),
     )
     stored = (
         insert.on_conflict_do_update(

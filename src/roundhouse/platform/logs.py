@@ -192,7 +192,8 @@ class LogService:
 
     async def aggregate(self, job_id: int, attempt: int) -> None:
         """Join an attempt's parts into one stored log and drop the parts. The parts of an
-        attempt that is no longer current (a worker that was thought lost) are only dropped."""
+        attempt that is no longer current (a worker that was thought lost), or whose log is
+        stored already (parts delivered again), are only dropped."""
         engine = engine_of(self.ctx)
         if engine.dialect.name == "postgresql":
             await join_parts(engine, job_id, attempt, utcnow())
@@ -204,8 +205,13 @@ class LogService:
                     delete(LogPart).where(LogPart.job_id == job_id, LogPart.attempt == attempt)
                 )
                 return
-            content = await _joined_parts(session, job_id, attempt)
             stored = await session.get(Log, job_id)
+            if stored is not None and stored.attempt == attempt:
+                await session.execute(
+                    delete(LogPart).where(LogPart.job_id == job_id, LogPart.attempt == attempt)
+                )
+                return
+            content = await _joined_parts(session, job_id, attempt)
             if stored is None:
                 session.add(Log(job_id=job_id, attempt=attempt, content=content, size=len(content)))
             else:
