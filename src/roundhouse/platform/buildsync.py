@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
 from roundhouse.platform.buildstate import JobRow, build_state, current_stage_jobs, stage_failed
@@ -46,7 +47,10 @@ class BuildSync:
 
     async def _refresh_build(self, build_id: int, job_finished: bool) -> None:
         async with self.ctx.sessions() as session, session.begin():
-            build = await session.get(Build, build_id, with_for_update={"of": Build})
+            # Read at each job's end: without its request (joined by default, and unused here).
+            build = await session.get(
+                Build, build_id, with_for_update={"of": Build}, options=[lazyload(Build.request)]
+            )
             if build is None:
                 return
             rows = await session.execute(

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -31,6 +31,7 @@ from roundhouse.platform.buildsync import BuildSync
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.logs import LogService
 from roundhouse.platform.scheduler import Scheduler
+from roundhouse.platform.transitions import advance, claim, forward
 from roundhouse.platform.workers import protocol_problem, tell_worker
 from roundhouse.protocol import (
     COMMAND_EXCHANGE,
@@ -142,56 +143,28 @@ class Hub:
             why = f"worker {event.worker} was stopped before the job finished"
             return await self.requeue(event.job_id, why, lease=event.lease)
         earlier = [state for state, rank in ORDER.items() if rank < ORDER.get(event.state, 4)]
-        values: dict[str, object] = {"state": event.state, "waiting_reason": None}
-        if event.state in TIMESTAMP:
-            values[TIMESTAMP[event.state]] = event.at
+        stamped = [TIMESTAMP[event.state]] if event.state in TIMESTAMP else []
         if event.state in FINISHED_STATES:
-            values["finished_at"] = event.at
-        async with self.ctx.sessions() as session, session.begin():
-            # One statement: applied only by the lease's holder, only forward.
-            changed = (
-                await session.execute(
-                    update(Job)
-                    .where(
-                        Job.id == event.job_id,
-                        Job.lease == event.lease,
-                        Job.worker == event.worker,
-                        Job.state.in_(earlier),
-                    )
-                    .values(**values)
-                    .returning(
-                        Job.build_id,
-                        Job.state,
-                        Job.queue,
-                        Job.queued_at,
-                        Job.started_at,
-                        Job.finished_at,
-                    )
-                )
-            ).first()
-            build_id = int(changed.build_id) if changed is not None else 0
-            if changed is not None:
-                session.add(
-                    JobTransition(
-                        job_id=event.job_id,
-                        attempt=event.attempt,
-                        state=event.state,
-                        worker=event.worker,
-                        at=event.at,
-                    )
-                )
-                outcome, reason, state = "applied", "", event.state
-            else:
+            stamped.append("finished_at")
+        # Applied only by the lease's holder, only forward.
+        changed = await advance(
+            self.ctx, forward(tuple(stamped)), p_earlier=earlier, **self._params(event)
+        )
+        if changed is not None:
+            outcome, reason, state = "applied", "", event.state
+            build_id = int(changed.build_id)
+        else:
+            async with self.ctx.sessions() as session:
                 job = await session.get(Job, event.job_id, options=[lazyload(Job.build)])
-                if job is None or job.lease != event.lease or job.worker != event.worker:
-                    outcome, reason = "not yours", _not_yours(job, event)
-                elif job.state == event.state:
-                    # A repeat: the first copy's follow-up may have been cut short (a platform
-                    # killed between the two), so it is done again; it is idempotent.
-                    outcome, reason = "repeated", ""
-                else:
-                    outcome, reason = "late", ""
-                build_id, state = (job.build_id, job.state) if job is not None else (0, "")
+            if job is None or job.lease != event.lease or job.worker != event.worker:
+                outcome, reason = "not yours", _not_yours(job, event)
+            elif job.state == event.state:
+                # A repeat: the first copy's follow-up may have been cut short (a platform
+                # killed between the two), so it is done again; it is idempotent.
+                outcome, reason = "repeated", ""
+            else:
+                outcome, reason = "late", ""
+            build_id, state = (job.build_id, job.state) if job is not None else (0, "")
         if changed is not None:
             for listener in self.ctx.job_listeners:
                 listener(changed)
@@ -207,60 +180,41 @@ class Hub:
     async def _claim(self, event: StateUpdate) -> bool:
         """Grant the attempt to the first worker that claims it; tell the claimant either way.
         A worker the platform found a problem with (wrong token, protocol) gets nothing."""
-        async with self.ctx.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session:
             problem = await session.scalar(
                 select(Worker.problem).where(Worker.name == event.worker)
             )
-            won = None if problem else await self._take(session, event)
-            if problem:
-                reason = problem
-            elif won is not None:
-                reason = ""
-            else:
+        if problem:
+            await self._verdict(event, granted=False, reason=problem)
+            return False
+        claimed = await advance(self.ctx, claim(), p_now=utcnow(), **self._params(event))
+        won = None if claimed is None else int(claimed.build_id)
+        reason = ""
+        if won is None:
+            async with self.ctx.sessions() as session:
                 job = await session.get(Job, event.job_id)
-                holds = (
-                    job is not None
-                    and job.lease == event.lease
-                    and job.worker == event.worker
-                    and job.state in HELD_STATES
-                )
-                reason = "" if holds else _not_yours(job, event)
+            holds = (
+                job is not None
+                and job.lease == event.lease
+                and job.worker == event.worker
+                and job.state in HELD_STATES
+            )
+            reason = "" if holds else _not_yours(job, event)
         await self._verdict(event, granted=not reason, reason=reason or "yours")
         if won is not None:
             await self.builds.job_changed(won, event.job_id, "received")
         return won is not None
 
-    async def _take(self, session: AsyncSession, event: StateUpdate) -> int | None:
-        """The conditional UPDATE that makes the claimant the job's worker; its build id, or
-        None when the attempt is not (or no longer) queued under this lease."""
-        won: int | None = await session.scalar(
-            update(Job)
-            .where(
-                Job.id == event.job_id,
-                Job.attempt == event.attempt,
-                Job.lease == event.lease,
-                Job.state == "queued",
-            )
-            .values(
-                state="received",
-                worker=event.worker,
-                received_at=event.at,
-                lease_renewed_at=utcnow(),
-                waiting_reason=None,
-            )
-            .returning(Job.build_id)
-        )
-        if won is not None:
-            session.add(
-                JobTransition(
-                    job_id=event.job_id,
-                    attempt=event.attempt,
-                    state="received",
-                    worker=event.worker,
-                    at=event.at,
-                )
-            )
-        return won
+    @staticmethod
+    def _params(event: StateUpdate) -> dict[str, object]:
+        return {
+            "p_job_id": event.job_id,
+            "p_attempt": event.attempt,
+            "p_lease": event.lease,
+            "p_state": event.state,
+            "p_worker": event.worker,
+            "p_at": event.at,
+        }
 
     async def _verdict(self, event: StateUpdate, *, granted: bool, reason: str) -> None:
         verdict: ClaimVerdict = {

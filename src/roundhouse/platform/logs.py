@@ -28,6 +28,8 @@ from roundhouse.broker import Delivery, Subscription
 from roundhouse.broker.memory import MemoryBroker
 from roundhouse.db.models import Job, Log, LogPart, utcnow
 from roundhouse.platform.context import PlatformContext
+from roundhouse.platform.logjoin import join_parts
+from roundhouse.platform.transitions import engine_of
 from roundhouse.protocol import FINISHED_STATES, LIVE_LOG_EXCHANGE, LOG_QUEUE, PROTOCOL_VERSION
 
 log = logging.getLogger(__name__)
@@ -190,7 +192,12 @@ class LogService:
 
     async def aggregate(self, job_id: int, attempt: int) -> None:
         """Join an attempt's parts into one stored log and drop the parts. The parts of an
-        attempt that is no longer current (a worker that was thought lost) are only dropped."""
+        attempt that is no longer current (a worker that was thought lost), or whose log is
+        stored already (parts delivered again), are only dropped."""
+        engine = engine_of(self.ctx)
+        if engine.dialect.name == "postgresql":
+            await join_parts(engine, job_id, attempt, utcnow())
+            return
         async with self.ctx.sessions() as session, session.begin():
             current = await session.scalar(select(Job.attempt).where(Job.id == job_id))
             if current != attempt:
@@ -198,8 +205,13 @@ class LogService:
                     delete(LogPart).where(LogPart.job_id == job_id, LogPart.attempt == attempt)
                 )
                 return
-            content = await _joined_parts(session, job_id, attempt)
             stored = await session.get(Log, job_id)
+            if stored is not None and stored.attempt == attempt:
+                await session.execute(
+                    delete(LogPart).where(LogPart.job_id == job_id, LogPart.attempt == attempt)
+                )
+                return
+            content = await _joined_parts(session, job_id, attempt)
             if stored is None:
                 session.add(Log(job_id=job_id, attempt=attempt, content=content, size=len(content)))
             else:

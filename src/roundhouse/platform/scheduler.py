@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
 from roundhouse.platform.buildstate import current_stage_jobs
 from roundhouse.platform.context import PlatformContext
-from roundhouse.platform.env_vars import job_env
+from roundhouse.platform.env_vars import JobEnv, job_env
 from roundhouse.platform.keys import secure_values
 from roundhouse.platform.locks import local_lock, transaction_lock
 from roundhouse.platform.payload import build_payload
 from roundhouse.protocol import JobPayload
+from roundhouse.travisyml.secure import SecureValues
 
 log = logging.getLogger(__name__)
 ACTIVE_STATES = ("queued", "received", "started")
@@ -109,6 +110,7 @@ class Scheduler:
         owner_limit = settings.owner_limits.get(owner, settings.owner_concurrency)
         payloads: list[JobPayload] = []
         changed: set[int] = set()
+        secrets: dict[int, tuple[SecureValues, JobEnv]] = {}  # by build: read once a pass
         for job in waiting:
             build, repository = builds[job.build_id], repositories[job.repository_id]
             stage = current_stage_jobs(build.stages, jobs_of[job.build_id])
@@ -127,7 +129,7 @@ class Scheduler:
                     "(owner_concurrency setting)"
                 )
             if reason is None:
-                payloads.append(await self._queue(session, job, build, repository))
+                payloads.append(await self._queue(session, job, build, repository, secrets))
                 active[repository.id] += 1
                 changed.add(job.build_id)
             elif job.waiting_reason != reason:
@@ -136,7 +138,12 @@ class Scheduler:
         return payloads, changed
 
     async def _queue(
-        self, session: AsyncSession, job: Job, build: Build, repository: Repository
+        self,
+        session: AsyncSession,
+        job: Job,
+        build: Build,
+        repository: Repository,
+        secrets: dict[int, tuple[SecureValues, JobEnv]],
     ) -> JobPayload:
         now = utcnow()
         job.state, job.queued_at, job.lease = "queued", now, uuid.uuid4().hex
@@ -145,9 +152,15 @@ class Scheduler:
         if build.state == "created":
             build.state = "queued"
         web_url = self.ctx.web_url(f"/{repository.slug}/jobs/{job.id}")
-        secure = await secure_values(session, self.ctx.at_rest, build, repository)
-        env = await job_env(session, self.ctx.at_rest, build, repository)
-        return build_payload(job, build, repository, self.ctx.settings, web_url, secure, env)
+        if build.id not in secrets:
+            secrets[build.id] = (
+                await secure_values(session, self.ctx.at_rest, build, repository),
+                await job_env(session, self.ctx.at_rest, build, repository),
+            )
+        secure, env = secrets[build.id]
+        return build_payload(
+            job, build, repository, self.ctx.settings, web_url, secure.for_another_job(), env
+        )
 
     async def republish(self, job_ids: Sequence[int]) -> int:
         """Publish these jobs again, if still queued (their messages were lost); how many."""

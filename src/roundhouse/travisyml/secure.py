@@ -13,6 +13,7 @@ script exports as `NAME=[secure]` and masks (docs/script.md); a secure node anyw
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -57,6 +58,13 @@ class SecureValues:
         # One RSA operation per distinct ciphertext, however many jobs share it.
         self._cache: dict[str, str | SecureError] = {}
         self._reported: set[tuple[str, str]] = set()
+
+    def for_another_job(self) -> SecureValues:
+        """The same key and decryptions, with reports and plain values of its own (the key
+        and the cache are what costs: loading, and one RSA operation per ciphertext)."""
+        other = copy.copy(self)
+        other.values, other._reported = [], set()
+        return other
 
     def apply(self, config: dict[str, Any], msgs: Messages, path: str = "") -> dict[str, Any]:
         """A copy of `config` with its secure nodes decrypted (or dropped)."""

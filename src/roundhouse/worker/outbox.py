@@ -6,10 +6,10 @@ wait in memory up to a limit, then in a file (JSON lines) in the spill directory
 message has been spilled, later ones follow it there until the file has been read back, so
 the order never changes.
 
-One task sends them, in order, up to IN_FLIGHT at a time (the broker keeps the order of one
-channel), except that messages with the same order key (e.g. two state events of one job)
-never travel together: the later one waits for the earlier one's confirmation. A send that
-fails is tried again, with backoff, until it succeeds.
+One task sends them, in order, as they come, with up to IN_FLIGHT unconfirmed (the broker
+keeps the order of one channel), except that messages with the same order key (e.g. two
+state events of one job) never travel together: the later one waits for the earlier one's
+confirmation. A send that fails is tried again, with backoff, until it succeeds.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from roundhouse.broker.base import Message
 log = logging.getLogger(__name__)
 RETRY_FIRST, RETRY_CAP = 0.1, 5.0  # seconds between tries of a send that failed
 OVERHEAD = 200  # bytes an item takes in memory besides its content, roughly
-IN_FLIGHT = 32  # messages sent before their confirms are awaited
+IN_FLIGHT = 32  # messages sent and not yet confirmed, at most
 
 
 OrderKey = Callable[[str, Message], Hashable | None]
@@ -186,60 +186,85 @@ class Outbox:
             await self._wakeup.wait()
 
     async def _send_loop(self) -> None:
-        while True:
-            await self._next()
-            batch = self._batch()
-            for _ in range(await self._deliver(batch)):
-                item = self._memory.popleft()
-                self._memory_bytes -= item.size
-                self._sent = item.seq + 1
-                waiter = self._waiters.pop(item.seq, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-            if not self._memory and self._spill is None:
-                self._empty.set()
-
-    def _batch(self) -> list[_Item]:
-        """The next messages to send together: in order, none sharing an order key."""
-        batch: list[_Item] = []
-        keys: set[Hashable] = set()
-        for item in itertools.islice(self._memory, IN_FLIGHT):
-            key = self._order_key(item.queue, item.body)
-            if key is not None:
-                if key in keys:
-                    break
-                keys.add(key)
-            batch.append(item)
-        return batch
-
-    async def _deliver(self, batch: list[_Item]) -> int:
-        """Publish batch at once (in order, on one channel); returns how many from its start
-        were confirmed, after trying again until at least the first one was. Those after a
-        failure are sent again with it, so a few may arrive twice (consumers are idempotent)."""
+        # A sliding window: a message is sent as soon as it is put, while fewer than IN_FLIGHT
+        # wait for their confirmations (the oldest is awaited, not the whole window), so a log
+        # part never waits for the confirmations of the parts sent before it.
+        window: deque[asyncio.Task[None]] = deque()
         failures = 0
-        while True:
-            results = await asyncio.gather(
-                *(self._broker.publish(item.queue, item.body) for item in batch),
-                return_exceptions=True,
+        try:
+            while True:
+                self._top_up(window)
+                if not window:
+                    await self._next()
+                    continue
+                arrived = asyncio.ensure_future(self._wakeup.wait())
+                await asyncio.wait({window[0], arrived}, return_when=asyncio.FIRST_COMPLETED)
+                arrived.cancel()
+                self._wakeup.clear()
+                while window and window[0].done():
+                    error = _failure(window[0])
+                    if error is not None:
+                        failures = await self._resend_after(error, window, failures)
+                        break
+                    window.popleft()
+                    self._confirmed(failures)
+                    failures = 0
+        finally:
+            for task in window:
+                task.cancel()
+
+    def _top_up(self, window: deque[asyncio.Task[None]]) -> None:
+        """Send the next messages, in order, up to IN_FLIGHT unconfirmed, none sharing an
+        order key with one still unconfirmed."""
+        keys = {
+            self._order_key(i.queue, i.body) for i in itertools.islice(self._memory, len(window))
+        }
+        while len(window) < min(IN_FLIGHT, len(self._memory)):
+            item = self._memory[len(window)]
+            key = self._order_key(item.queue, item.body)
+            if key is not None and key in keys:
+                return
+            keys.add(key)
+            window.append(asyncio.ensure_future(self._broker.publish(item.queue, item.body)))
+
+    def _confirmed(self, failures: int) -> None:
+        """The oldest message is confirmed."""
+        if failures:
+            log.warning("the broker is back; sending the %d waiting messages", self.pending)
+        item = self._memory.popleft()
+        self._memory_bytes -= item.size
+        self._sent = item.seq + 1
+        waiter = self._waiters.pop(item.seq, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if not self._memory and self._spill is None:
+            self._empty.set()
+
+    async def _resend_after(
+        self, error: BaseException, window: deque[asyncio.Task[None]], failures: int
+    ) -> int:
+        """The oldest message was not confirmed: let the others in flight end, then send them
+        all again, in order, after a pause (so a few may arrive twice: consumers are
+        idempotent). Returns the failures so far."""
+        await asyncio.gather(*window, return_exceptions=True)
+        window.clear()
+        if failures == 0:
+            log.warning(
+                "cannot send to %s (%s); %d messages wait and are sent, in order, once the "
+                "broker is back",
+                self._memory[0].queue,
+                error,
+                self.pending,
             )
-            confirmed = 0
-            for item, result in zip(batch, results, strict=True):
-                if isinstance(result, TypeError):
-                    log.error("dropped a message to %s that JSON cannot carry", item.queue)
-                elif result is not None:
-                    break
-                confirmed += 1
-            if confirmed:
-                if failures:
-                    log.warning("the broker is back; sending the %d waiting messages", self.pending)
-                return confirmed
-            if failures == 0:
-                log.warning(
-                    "cannot send to %s (%s); %d messages wait and are sent, in order, once the "
-                    "broker is back",
-                    batch[0].queue,
-                    results[0],
-                    self.pending,
-                )
-            failures += 1
-            await asyncio.sleep(min(RETRY_CAP, RETRY_FIRST * 2**failures) * random.uniform(0.5, 1))
+        failures += 1
+        await asyncio.sleep(min(RETRY_CAP, RETRY_FIRST * 2**failures) * random.uniform(0.5, 1))
+        return failures
+
+
+def _failure(task: asyncio.Task[None]) -> BaseException | None:
+    """Why a send failed; None if it was confirmed or JSON cannot carry it (then dropped)."""
+    error = task.exception()
+    if isinstance(error, TypeError):
+        log.error("dropped a message that JSON cannot carry")
+        return None
+    return error

@@ -169,13 +169,15 @@ class Worker:
         if job_id in self._early_cancels:
             held.control.canceled.set()
         self.held[held.lease] = held
-        await self._update_prefetch()
         try:
             # Acknowledged only once the claim is safe with the broker (DESIGN.md, Protocol).
             await self.outbox.send(STATE_QUEUE, self._event(held, "received"))
         except asyncio.CancelledError:
             self.held.pop(held.lease, None)
             raise
+        # The claim goes first: restarting the consumer takes round trips, and until this
+        # delivery is settled it counts against the consumer's prefetch anyway.
+        await self._update_prefetch()
         await _settle(delivery)
         self._spawn(self._run(held))
 

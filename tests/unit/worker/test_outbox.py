@@ -1,5 +1,6 @@
 """The worker's outbox: order kept across memory and disk, broker outages waited out,
-put() never blocking, and a job's state events never travelling together.
+put() never blocking, a job's state events never travelling together, and a message sent
+without waiting for the confirmations of those before it.
 """
 
 from __future__ import annotations
@@ -104,3 +105,34 @@ async def test_messages_with_one_order_key_never_travel_together(tmp_path: Path)
         assert len(jobs) == len(set(jobs)), batch
     states = [(body["job_id"], body["state"]) for _, body in broker.published if "state" in body]
     assert states == [(1, "started"), (1, "passed"), (2, "started"), (2, "passed")]
+
+
+async def test_a_message_is_sent_while_earlier_ones_await_their_confirmation(
+    tmp_path: Path,
+) -> None:
+    confirm = asyncio.Event()
+    started: list[int] = []
+
+    class SlowBroker:
+        async def publish(self, queue: str, body: dict[str, Any]) -> None:
+            started.append(body["number"])
+            await confirm.wait()
+
+    outbox = Outbox(SlowBroker(), tmp_path, memory_limit=1_000_000)
+    outbox.start()
+    try:
+        first = outbox.put("reporting.jobs.logs", part(0))
+
+        async def sent(count: int) -> None:
+            while len(started) < count:
+                await asyncio.sleep(0.001)
+
+        await asyncio.wait_for(sent(1), 5)
+        later = outbox.put("reporting.jobs.logs", part(1))
+        await asyncio.wait_for(sent(2), 5)  # the first one is not confirmed yet
+        assert not outbox.is_sent(first)
+        confirm.set()
+        await asyncio.wait_for(outbox.delivered(later), 5)
+    finally:
+        await outbox.close()
+    assert started == [0, 1]
