@@ -179,19 +179,16 @@ class Hub:
 
     async def _claim(self, event: StateUpdate) -> bool:
         """Grant the attempt to the first worker that claims it; tell the claimant either way.
-        A worker the platform found a problem with (wrong token, protocol) gets nothing."""
-        async with self.ctx.sessions() as session:
-            problem = await session.scalar(
-                select(Worker.problem).where(Worker.name == event.worker)
-            )
-        if problem:
-            await self._verdict(event, granted=False, reason=problem)
-            return False
+        A worker the platform found a problem with (wrong token, protocol) gets nothing: the
+        claim's own statement checks that, so a granted claim stays one round trip."""
         claimed = await advance(self.ctx, claim(), p_now=utcnow(), **self._params(event))
         won = None if claimed is None else int(claimed.build_id)
         reason = ""
         if won is None:
             async with self.ctx.sessions() as session:
+                problem = await session.scalar(
+                    select(Worker.problem).where(Worker.name == event.worker)
+                )
                 job = await session.get(Job, event.job_id)
             holds = (
                 job is not None
@@ -199,7 +196,7 @@ class Hub:
                 and job.worker == event.worker
                 and job.state in HELD_STATES
             )
-            reason = "" if holds else _not_yours(job, event)
+            reason = problem or ("" if holds else _not_yours(job, event))
         await self._verdict(event, granted=not reason, reason=reason or "yours")
         if won is not None:
             await self.builds.job_changed(won, event.job_id, "received")

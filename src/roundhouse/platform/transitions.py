@@ -19,13 +19,14 @@ from sqlalchemy import (
     Select,
     Update,
     bindparam,
+    exists,
     insert,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from roundhouse.db.models import Job, JobTransition
+from roundhouse.db.models import Job, JobTransition, Worker
 from roundhouse.platform.context import PlatformContext
 
 # What the hub and its listeners need of a job it moved.
@@ -77,12 +78,15 @@ def _update(*where: ColumnElement[bool], **values: Any) -> Update:
 
 @cache
 def claim() -> Move:
-    """`queued` → `received` by the attempt's first claimant; also needs p_lease and p_now."""
+    """`queued` → `received` by the attempt's first claimant, unless the platform found a
+    problem with that worker (wrong token, protocol); also needs p_lease and p_now."""
+    troubled = exists().where(Worker.name == bindparam("p_worker"), Worker.problem.is_not(None))
     return _move(
         _update(
             Job.attempt == bindparam("p_attempt"),
             Job.lease == bindparam("p_lease"),
             Job.state == "queued",
+            ~troubled,
             worker=bindparam("p_worker"),
             received_at=bindparam("p_at"),
             lease_renewed_at=bindparam("p_now"),
