@@ -1,7 +1,9 @@
 """Locks that hold across platform processes (PostgreSQL advisory locks), and within one.
 
 SQLite serves a single platform process, so there an asyncio lock is all it takes; PostgreSQL
-may serve several, which take the advisory lock of the same name.
+may serve several, which take the advisory lock of the same name. Advisory locks belong to the
+whole database: the key includes the schema, so installations (or test runs) in other schemas
+of one database never hold each other's locks.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from weakref import WeakValueDictionary
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+# The lock's key: the name within the installation's schema.
+KEY = "hashtext(current_schema() || ':' || :name)"
 
 _local: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
@@ -29,7 +34,7 @@ async def transaction_lock(session: AsyncSession, name: str) -> None:
     """Wait for the lock named name, held until session's transaction ends (PostgreSQL only;
     combine with local_lock for SQLite)."""
     if _is_postgres(session.bind):
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+        await session.execute(text(f"SELECT pg_advisory_xact_lock({KEY})"), {"name": name})
 
 
 @asynccontextmanager
@@ -43,16 +48,14 @@ async def leader(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             got = bool(
-                await autocommit.scalar(
-                    text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}
-                )
+                await autocommit.scalar(text(f"SELECT pg_try_advisory_lock({KEY})"), {"name": name})
             )
             try:
                 yield got
             finally:
                 if got:
                     await autocommit.execute(
-                        text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name}
+                        text(f"SELECT pg_advisory_unlock({KEY})"), {"name": name}
                     )
 
 
