@@ -112,8 +112,12 @@ async def test_local_backend_kills_the_processes_of_a_lost_worker_s_jobs(tmp_pat
 
     assert await asyncio.wait_for(running.wait(), 10) < 0  # killed by a signal
     await wait_for(lambda: none_alive(pids), 10, "the job's processes to end")
-    assert sessions_under(tmp_path) == set()
-    assert list(tmp_path.iterdir()) == []
+
+    async def nothing_left() -> bool:
+        return sessions_under(tmp_path) == set() and list(tmp_path.iterdir()) == []
+
+    # On a loaded machine a killed process may linger an instant in /proc: a deadline, not a look.
+    await wait_for(nothing_left, 10, "no session and no directory of the job left")
 
 
 async def none_alive(pids: list[int]) -> bool:
