@@ -129,6 +129,7 @@ async def test_memory_hog_is_killed_and_errors_the_job(
     assert "memory limit exceeded (64 MB)" in outcome.log
 
 
+@pytest.mark.serial  # fills the machine's process table for a moment: not beside other tests
 async def test_fork_bomb_is_contained(
     make_bwrap: Callable[..., BwrapBackend], work_dir: Path
 ) -> None:
