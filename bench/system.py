@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class Bench:
     url: str
     http: httpx.Client
     process: subprocess.Popen[bytes]
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def repo(self, name: str, travis_yml: str) -> str:
         """A git repository with one commit holding .travis.yml, added to the platform."""
@@ -245,6 +246,7 @@ def running_topology(workers: int = 2, slots: int = 4, **settings: str) -> Itera
                     return sum(1 for w in found if w["alive"]) == workers
 
                 wait_until(workers_ready, 120, "the workers to beat", every=0.1)
+                bench.workers = processes[1:]
                 yield bench
         finally:
             for process in reversed(processes):
