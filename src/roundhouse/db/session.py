@@ -40,10 +40,20 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+# Pages of 32 KiB instead of 4: a big log (parts, then the joined log) is written in an
+# eighth of the pages, which costs a third of the CPU; a small update costs ~0.04 ms more.
+# Only a new database takes it (an existing one keeps its page size).
+SQLITE_PAGE_BYTES = 32 * 1024
+# Checkpoint when the WAL reaches 8 MiB: the default of 1,000 pages would now be 32 MiB.
+SQLITE_CHECKPOINT_PAGES = 256
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the web pages read while the hub writes; NORMAL sync is safe with WAL.
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_BYTES}")  # before WAL, which fixes it
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")

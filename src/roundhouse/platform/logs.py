@@ -17,9 +17,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -125,7 +125,7 @@ class LogService:
             ]
             try:
                 async with self.ctx.sessions() as session, session.begin():
-                    await session.execute(_insert_ignoring_duplicates(session).values(rows))
+                    await session.execute(_insert_ignoring_duplicates(session), rows)
             except Exception:
                 log.exception("could not store %d log parts; they go back to the queue", len(batch))
                 for _, delivery in batch:
@@ -183,7 +183,7 @@ class LogService:
             # Workers number parts from 0, so -1 sorts before anything the attempt prints.
             number = (last if last is not None else -1) + 1 if final else -1
             row = {"job_id": job_id, "attempt": attempt, "number": number, "content": text}
-            await session.execute(_insert_ignoring_duplicates(session).values(final=final, **row))
+            await session.execute(_insert_ignoring_duplicates(session), [{**row, "final": final}])
         part = Part(job_id, attempt, number, text, final)
         for reader in self._readers.get(job_id, ()):
             reader.put_nowait(part)
@@ -342,10 +342,13 @@ class _Snapshot:
 
 
 def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
+    """One statement for any number of parts (executed with a list of rows): compiled once
+    and cached, where a VALUES list of each batch's length was compiled for every batch."""
     assert session.bind is not None
+    table = cast(Table, LogPart.__table__)
     if session.bind.dialect.name == "postgresql":
-        return pg_insert(LogPart).on_conflict_do_nothing()
-    return sqlite_insert(LogPart).on_conflict_do_nothing()
+        return pg_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 async def _parts(session: AsyncSession, job_id: int, attempt: int) -> list[Part]:

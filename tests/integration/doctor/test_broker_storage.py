@@ -85,10 +85,10 @@ async def test_the_queues_a_worker_consumes_exist_with_their_depth(vhost: str) -
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB file system (tmpfs), unmounted at the end."""
+    """A 16 MiB file system (tmpfs), unmounted at the end."""
     path = tmp_path / "small"
     path.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(path)], check=True)
     try:
         yield path
     finally:
@@ -96,10 +96,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_nearly_full_disk_under_data_dir_fails(small_disk: Path) -> None:
-    (small_disk / "filler").write_bytes(b"x" * 3 * 1024 * 1024)
+    (small_disk / "filler").write_bytes(b"x" * 15 * 1024 * 1024)
     check = disk_space(small_disk / "data")
     assert check.status == "FAIL"
-    assert check.saw == f"1.0 MiB free of 4.0 MiB on the disk of {small_disk / 'data'} (data_dir)"
+    assert check.saw == f"1.0 MiB free of 16.0 MiB on the disk of {small_disk / 'data'} (data_dir)"
     assert check.fix.startswith("free space on that disk")
 
 
@@ -138,7 +138,7 @@ async def test_logs_that_will_fill_the_disk_of_sqlite_within_a_month_warn(
     with closing(sqlite3.connect(small_disk / "roundhouse.db")) as db, db:
         db.execute(
             "INSERT INTO logs (job_id, attempt, content, size, aggregated_at) VALUES (?,?,?,?,?)",
-            (1, 1, "", 2 * 1024 * 1024, utcnow().replace(tzinfo=None).isoformat(sep=" ")),
+            (1, 1, "", 12 * 1024 * 1024, utcnow().replace(tzinfo=None).isoformat(sep=" ")),
         )
     engine = make_engine(url)
     try:
@@ -148,7 +148,7 @@ async def test_logs_that_will_fill_the_disk_of_sqlite_within_a_month_warn(
 
     assert check.status == "warn", check
     assert check.saw.startswith(
-        "stored logs take 2.0 MiB; 2.0 MiB were added in the last 7 days: at that rate the disk "
+        "stored logs take 12.0 MiB; 12.0 MiB were added in the last 7 days: at that rate the disk "
         "of the database is full in "
     )
     assert "move to PostgreSQL" in check.fix
