@@ -273,3 +273,22 @@ async def test_broken_travis_yml_shows_the_error_on_the_build(
     if request["build_id"]:
         page = await system.http.get(f"/{slug}/builds/{request['build_id']}")
         assert "[error]" in page.text
+
+
+async def test_later_jobs_of_a_commit_copy_the_worker_s_kept_checkout(
+    start_system: Any, git_repo: Callable[..., GitRepo]
+) -> None:
+    # One slot: the jobs run one after the other on the same worker.
+    system: Running = await start_system(pool_size=1)
+    repo = git_repo()
+    sha = repo.commit({".travis.yml": TWO_JOBS, "README.md": "hi\n"}, "Add the build")
+    slug = (await system.add_repo(repo))["slug"]
+
+    build = await system.finished_build(await system.build_of(slug, await system.trigger(slug)))
+
+    assert [job["state"] for job in build["jobs"]] == ["passed", "passed"]
+    first, second = [await system.log(job["id"]) for job in build["jobs"]]
+    copied = "Copied from an earlier clone of the same commit on this worker."
+    assert "Cloning into" in first and copied not in first
+    assert copied in second and "Cloning into" not in second
+    assert f"$ git checkout -qf {sha}" in second

@@ -1,10 +1,13 @@
 """The `checkout` stage: clone the repository into $TRAVIS_BUILD_DIR and check out the commit.
 
 Follows Travis's git strategy (travis-internals.md 4.6); any failure errors the job (exit 2).
+Where the worker keeps checkouts (ROUNDHOUSE_CHECKOUTS), a job copies the fresh checkout of
+an earlier job of the same commit instead of cloning, and keeps its own for later jobs.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from roundhouse.script.shell import fold, quote, render_raw, word
@@ -50,9 +53,40 @@ def _display(parts: list[str]) -> str:
 
 def _step(parts: list[str], *, retry: bool = False, timing: bool = True) -> list[str]:
     """One asserted git step; Raw parts expand at run time in both the log line and the command."""
+    return render_raw(_display(parts), _command(parts, retry), STAGE, "assert", timing=timing)
+
+
+def _command(parts: list[str], retry: bool) -> str:
     words = [p if isinstance(p, Raw) else word(p) for p in parts]
-    run = ("travis_retry " if retry else "") + " ".join(words)
-    return render_raw(_display(parts), run, STAGE, "assert", timing=timing)
+    return ("travis_retry " if retry else "") + " ".join(words)
+
+
+def _clone_step(payload: Any, git: dict[str, Any]) -> list[str]:
+    """The clone, or a copy of the same clone that this worker kept from an earlier job."""
+    parts = [*_clone_args(payload, git), Raw(BUILD_DIR)]
+    key = _kept_checkout_key(payload, git)
+    if key is None:
+        return _step(parts, retry=True)
+    run = f"_rh_checkout_copy {key} || {{ {_command(parts, True)} && _rh_cloned=1; }}"
+    return render_raw(_display(parts), run, STAGE, "assert")
+
+
+def _kept_checkout_key(payload: Any, git: dict[str, Any]) -> str | None:
+    """The name a worker keeps this job's fresh checkout under, for other jobs of the same
+    commit (the jobs of a build matrix): everything that shapes the clone is in it. None
+    where a copy could differ from a clone (a pull request's ref, a sparse checkout)."""
+    commit = payload["commit"]
+    sha = commit.get("sha")
+    if not sha or _pull_ref(payload) or git.get("sparse_checkout"):
+        return None
+    shape = [
+        str(payload["repository"]["clone_url"]),
+        str(commit.get("tag") or commit.get("branch") or ""),
+        str(sha),
+        str(_depth(git.get("depth"))),
+        "lfs-skip-smudge" if git.get("lfs_skip_smudge") else "",
+    ]
+    return hashlib.sha256("\0".join(shape).encode()).hexdigest()[:32]
 
 
 def _clone_args(payload: Any, git: dict[str, Any]) -> list[str]:
@@ -142,7 +176,7 @@ def render_checkout(payload: Any) -> list[str]:
     if git.get("lfs_skip_smudge"):
         lines.append("export GIT_LFS_SKIP_SMUDGE=1")
     lines.append(f"if [[ ! -d {BUILD_DIR}/.git ]]; then")
-    lines += _step([*_clone_args(payload, git), Raw(BUILD_DIR)], retry=True)
+    lines += _clone_step(payload, git)
     lines.append("else")
     # A reused directory (e.g. a kept workspace) is refreshed instead of cloned again.
     lines += _step(["git", "-C", Raw(BUILD_DIR), "fetch", "origin"], retry=True)
@@ -150,6 +184,9 @@ def render_checkout(payload: Any) -> list[str]:
     lines.append("fi")
     lines += _step(["cd", Raw(BUILD_DIR)], timing=False)
     lines += _checkout_commit(payload, git)
+    key = _kept_checkout_key(payload, git)
+    if key is not None:
+        lines.append(f"_rh_checkout_keep {key}")
     lines.append(fold("end", "git.checkout"))
     lines += _submodules(git)
     return lines

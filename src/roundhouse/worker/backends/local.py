@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 
 from roundhouse.protocol import JobPayload
-from roundhouse.worker.backends import cabundle
+from roundhouse.worker.backends import cabundle, keptcheckouts
 from roundhouse.worker.backends.base import Backend, CacheDirs, RunningJob
 from roundhouse.worker.backends.pipereader import PipeReader
 
@@ -114,11 +114,14 @@ class LocalJob(RunningJob):
             self.job_dir.rename(doomed)
         except OSError:
             doomed = self.job_dir
-        task = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(shutil.rmtree, doomed, True)
-        )
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(_remove, doomed))
         self.removals.add(task)
         task.add_done_callback(self.removals.discard)
+
+
+def _remove(job_dir: Path) -> None:
+    shutil.rmtree(job_dir, True)
+    keptcheckouts.prune(keptcheckouts.directory(job_dir.parent))
 
 
 class LocalBackend(Backend):
@@ -138,6 +141,7 @@ class LocalBackend(Backend):
         script.write_text(payload["script"])
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         env["TRAVIS_BUILD_DIR"] = str(job_dir.resolve() / "build")
+        env["ROUNDHOUSE_CHECKOUTS"] = str(keptcheckouts.directory(work_dir).resolve())
         if cache is not None:
             env["ROUNDHOUSE_CACHE_FETCHED"] = str(cache.fetched)
             env["ROUNDHOUSE_CACHE_STORE"] = str(cache.store)
@@ -169,6 +173,7 @@ class LocalBackend(Backend):
         # A killed worker's jobs run on (a deploy could run twice): their sessions go first.
         for sid in await asyncio.to_thread(sessions_under, work_dir):
             signal_session(sid, signal.SIGKILL)
+        await asyncio.to_thread(keptcheckouts.prune, keptcheckouts.directory(work_dir))
         names = [path.name for path in work_dir.glob("job-*") if path.is_dir()]
         for name in names:
             await asyncio.to_thread(shutil.rmtree, work_dir / name, True)
