@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import lazyload
 
 from roundhouse.db.models import Build, Job, JobTransition, Repository, utcnow
 from roundhouse.platform.buildstate import JobRow, build_state, current_stage_jobs, stage_failed
@@ -47,10 +46,24 @@ class BuildSync:
 
     async def _refresh_build(self, build_id: int, job_finished: bool) -> None:
         async with self.ctx.sessions() as session, session.begin():
-            # Read at each job's end: without its request (joined by default, and unused here).
-            build = await session.get(
-                Build, build_id, with_for_update={"of": Build}, options=[lazyload(Build.request)]
-            )
+            # Columns, not the Build entity: at each job's end, without decoding the build's
+            # JSON columns and its repository's.
+            build = (
+                await session.execute(
+                    select(
+                        Build.state,
+                        Build.started_at,
+                        Build.stages,
+                        Build.fast_finish,
+                        Build.repository_id,
+                        Repository.slug,
+                        Repository.maximum_number_of_builds,
+                    )
+                    .join(Repository, Repository.id == Build.repository_id)
+                    .where(Build.id == build_id)
+                    .with_for_update(of=Build)
+                )
+            ).first()
             if build is None:
                 return
             rows = await session.execute(
@@ -63,23 +76,24 @@ class BuildSync:
             if stage and stage_failed(stage):
                 jobs = await self._cancel_created(session, jobs)
             new_state = build_state(jobs, build.fast_finish)
+            state = "started" if new_state == "received" else new_state
+            changes: dict[str, object] = {"state": state} if state != build.state else {}
             now = utcnow()
             if new_state in ("received", "started") and build.started_at is None:
-                build.started_at = now
+                changes["started_at"] = now
             if new_state in FINISHED_STATES and build.state not in FINISHED_STATES:
-                build.finished_at = now
-            old_state = build.state
-            build.state = "started" if new_state == "received" else new_state
-            changed = build.state != old_state
+                changes["finished_at"] = now
+            if changes:
+                await session.execute(update(Build).where(Build.id == build_id).values(changes))
             waiting = any(job.state == "created" for job in jobs)
-            limited = job_finished and self._limited(build.repository)
-        if build.state == "started":
+            limited = job_finished and self._limited(build.slug, build.maximum_number_of_builds)
+        if state == "started":
             self._running_builds[build_id] = build.repository_id
         else:
             self._running_builds.pop(build_id, None)
         self.ctx.bus.publish(f"build:{build_id}", f"repo:{build.repository_id}")
-        if changed:
-            self.ctx.build_changed(build_id, build.state)
+        if state != build.state:
+            self.ctx.build_changed(build_id, state)
         if waiting or limited:
             await self.scheduler.schedule(build_id)
 
@@ -101,9 +115,8 @@ class BuildSync:
         )
         return [job._replace(state="canceled") if job in created else job for job in jobs]
 
-    def _limited(self, repository: Repository) -> bool:
-        """Whether a job of repository ending may let a waiting job of another build in."""
+    def _limited(self, slug: str, maximum_number_of_builds: int) -> bool:
+        """Whether a job of the repository ending may let a waiting job of another build in."""
         settings = self.ctx.settings
-        owner = owner_of(repository.slug)
-        owner_limit = settings.owner_limits.get(owner, settings.owner_concurrency)
-        return bool(owner_limit or repository.maximum_number_of_builds)
+        owner_limit = settings.owner_limits.get(owner_of(slug), settings.owner_concurrency)
+        return bool(owner_limit or maximum_number_of_builds)
