@@ -53,9 +53,11 @@ class LogWriter:
     async def _flush_loop(self) -> None:
         closing = asyncio.ensure_future(self._closing.wait())
         try:
-            while not self._closing.is_set():
+            while True:
                 await self._wakeup.wait()
                 await asyncio.wait({closing}, timeout=COALESCE_SECONDS)
+                if self._closing.is_set():
+                    return  # close() sends what is left in the final part
                 self._wakeup.clear()
                 await self._publish_buffer(final=False)
         finally:
@@ -72,9 +74,16 @@ class LogWriter:
         return text[:cut]
 
     async def _publish_buffer(self, final: bool) -> None:
+        """Send what is buffered; with final, its last piece is the final part (maybe empty):
+        a short job's log is then one message."""
         text = self._take(final)
-        for start in range(0, len(text), MAX_PART_CHARS):
-            await self._send(text[start : start + MAX_PART_CHARS], False)
+        pieces = [
+            text[start : start + MAX_PART_CHARS] for start in range(0, len(text), MAX_PART_CHARS)
+        ]
+        if final and not pieces:
+            pieces = [""]
+        for index, piece in enumerate(pieces):
+            await self._send(piece, final and index == len(pieces) - 1)
 
     async def _send(self, content: str, final: bool) -> None:
         body = {
@@ -89,11 +98,10 @@ class LogWriter:
         await self.broker.publish(LOG_QUEUE, body)
 
     async def close(self) -> None:
-        """Send everything left, then the final (empty) part."""
+        """Send everything left, the last of it as the final part."""
         self._closing.set()
         self._wakeup.set()
         # Let the flusher finish its round rather than cancel it mid-send and lose text.
         await self._flusher
         self.write(self._decoder.decode(b"", final=True))
         await self._publish_buffer(final=True)
-        await self._send("", True)
