@@ -61,10 +61,10 @@ def _command(parts: list[str], retry: bool) -> str:
     return ("travis_retry " if retry else "") + " ".join(words)
 
 
-def _clone_step(payload: Any, git: dict[str, Any]) -> list[str]:
-    """The clone, or a copy of the same clone that this worker kept from an earlier job."""
+def _clone_step(payload: Any, git: dict[str, Any], key: str | None) -> list[str]:
+    """The clone, or a copy of the same clone that this worker kept (under key) from an
+    earlier job."""
     parts = [*_clone_args(payload, git), Raw(BUILD_DIR)]
-    key = _kept_checkout_key(payload, git)
     if key is None:
         return _step(parts, retry=True)
     run = f"_rh_checkout_copy {key} || {{ {_command(parts, True)} && _rh_cloned=1; }}"
@@ -175,8 +175,9 @@ def render_checkout(payload: Any) -> list[str]:
     lines = [fold("start", "git.checkout"), "export GIT_ASKPASS=echo GIT_TERMINAL_PROMPT=0"]
     if git.get("lfs_skip_smudge"):
         lines.append("export GIT_LFS_SKIP_SMUDGE=1")
+    key = _kept_checkout_key(payload, git)
     lines.append(f"if [[ ! -d {BUILD_DIR}/.git ]]; then")
-    lines += _clone_step(payload, git)
+    lines += _clone_step(payload, git, key)
     lines.append("else")
     # A reused directory (e.g. a kept workspace) is refreshed instead of cloned again.
     lines += _step(["git", "-C", Raw(BUILD_DIR), "fetch", "origin"], retry=True)
@@ -184,7 +185,6 @@ def render_checkout(payload: Any) -> list[str]:
     lines.append("fi")
     lines += _step(["cd", Raw(BUILD_DIR)], timing=False)
     lines += _checkout_commit(payload, git)
-    key = _kept_checkout_key(payload, git)
     if key is not None:
         lines.append(f"_rh_checkout_keep {key}")
     lines.append(fold("end", "git.checkout"))

@@ -121,7 +121,7 @@ class LocalJob(RunningJob):
 
 def _remove(job_dir: Path) -> None:
     shutil.rmtree(job_dir, True)
-    keptcheckouts.prune(keptcheckouts.directory(job_dir.parent))
+    keptcheckouts.prune(job_dir.parent / keptcheckouts.DIRECTORY)
 
 
 class LocalBackend(Backend):
@@ -140,8 +140,9 @@ class LocalBackend(Backend):
         script = job_dir / "build.sh"
         script.write_text(payload["script"])
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-        env["TRAVIS_BUILD_DIR"] = str(job_dir.resolve() / "build")
-        env["ROUNDHOUSE_CHECKOUTS"] = str(keptcheckouts.directory(work_dir).resolve())
+        resolved = job_dir.resolve()
+        env["TRAVIS_BUILD_DIR"] = str(resolved / "build")
+        env["ROUNDHOUSE_CHECKOUTS"] = str(keptcheckouts.directory(resolved.parent))
         if cache is not None:
             env["ROUNDHOUSE_CACHE_FETCHED"] = str(cache.fetched)
             env["ROUNDHOUSE_CACHE_STORE"] = str(cache.store)
