@@ -20,8 +20,10 @@ import httpx
 import pytest
 import uvicorn
 
+from roundhouse import tlsclient
 from roundhouse.settings import Settings
 from roundhouse.up import AllInOne
+from tests.dbtemplates import PostgresTemplate, SqliteTemplate, schema_url
 
 # Fixtures of the forge tests (fake forge API, repositories connected by webhook, OAuth, the
 # repositories a sync lists) and of the notification tests (SMTP server, HTTP receivers).
@@ -88,7 +90,7 @@ def postgres_url() -> Iterator[str]:
     import sqlalchemy
 
     schema = f"rh_{uuid.uuid4().hex[:10]}"
-    engine = sqlalchemy.create_engine(POSTGRES_BASE)
+    engine = sqlalchemy.create_engine(POSTGRES_BASE, poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.begin() as connection:
             connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
@@ -96,7 +98,7 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(
             f"PostgreSQL at {POSTGRES_BASE} is not reachable (run `make services`): {error}"
         )
-    yield f"{POSTGRES_BASE}?options=-csearch_path%3D{schema}"
+    yield schema_url(POSTGRES_BASE, schema)
     with engine.begin() as connection:
         connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
@@ -130,12 +132,30 @@ def amqp_url(vhost: str) -> str:
     return rabbitmq.url_of(vhost)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("database-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> PostgresTemplate:
+    return PostgresTemplate(POSTGRES_BASE)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database at the newest migration (as the platform's first start leaves it), or an
+    empty one for tests marked `empty_database`."""
+    empty = request.node.get_closest_marker("empty_database") is not None
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+        target = tmp_path / "roundhouse.db"
+        if empty:
+            return f"sqlite:///{target}"
+        return request.getfixturevalue("sqlite_template").copy_to(target)  # type: ignore[no-any-return]
     url: str = request.getfixturevalue("postgres_url")
-    return url
+    if empty:
+        return url
+    return request.getfixturevalue("postgres_template").fill(url)  # type: ignore[no-any-return]
 
 
 def free_port() -> int:
@@ -256,7 +276,7 @@ async def start_system(
         await wait_for(lambda: _started(server, task), 30, "the server to start")
         url = f"http://127.0.0.1:{settings.listen_port}"
         token = instance.services.admin_token
-        http = httpx.AsyncClient(
+        http = tlsclient.async_client(
             base_url=url, headers={"Authorization": f"token {token}"}, timeout=30
         )
         running = Running(http=http, instance=instance, url=url, token=token)

@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from tests.dbtemplates import PostgresTemplate
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.topology import Topology
 
 
 @pytest.fixture
-def topology(tmp_path: Path, postgres_url: str, amqp_url: str) -> Iterator[Topology]:
-    """Platform and worker processes on a PostgreSQL schema and a RabbitMQ vhost of the
-    test's own; every process still running is stopped at the end."""
-    installation = Topology(tmp_path / "topology", postgres_url, amqp_url)
+def topology(
+    tmp_path: Path, postgres_url: str, postgres_template: PostgresTemplate, amqp_url: str
+) -> Iterator[Topology]:
+    """Platform and worker processes on a migrated PostgreSQL schema and a RabbitMQ vhost of
+    the test's own; every process still running is stopped at the end."""
+    database = postgres_template.fill(postgres_url)
+    installation = Topology(tmp_path / "topology", database, amqp_url)
     installation.root.mkdir()
     try:
         yield installation

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.conftest import GitRepo, Running, wait_for
+from tests.dbtemplates import SqliteTemplate
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, chromium tries to reach Google's hosts on this offline machine.
@@ -34,8 +35,10 @@ pytestmark = [
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
+) -> str:
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def test_running_job_page_shows_new_log_lines_live(

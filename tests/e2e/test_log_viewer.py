@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import GitRepo, Running, wait_for
+from tests.dbtemplates import SqliteTemplate
 from tests.e2e.test_browser import CHROMIUM
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -46,8 +47,10 @@ exit 1
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
+) -> str:
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def start_job(

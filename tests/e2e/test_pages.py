@@ -17,6 +17,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from roundhouse.platform.sessions import SESSION_COOKIE
 from tests.conftest import GitRepo, Running, wait_for
+from tests.dbtemplates import SqliteTemplate
 from tests.e2e.test_browser import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +53,10 @@ exit 2
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
+) -> str:
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def signed_in(

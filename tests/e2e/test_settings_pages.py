@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import GitRepo, Running, wait_for
+from tests.dbtemplates import SqliteTemplate
 from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_pages import AXE, SHOTS, check_shown, signed_in, some_builds
 from tests.integration.people import add_user, grant
@@ -29,8 +30,10 @@ SECRET = "s3cr3t-value-never-shown"
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
+) -> str:
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def shown_clean(page: Page, name: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from roundhouse import tlsclient
 from roundhouse.db.models import Job, User
 from roundhouse.platform.auth import create_token
 from tests.conftest import GitRepo, Running
@@ -30,7 +31,7 @@ async def add_user(system: Running, login: str, **extra: Any) -> str:
 
 def client(system: Running, token: str | None = None) -> httpx.AsyncClient:
     headers = {"Authorization": f"token {token}"} if token else {}
-    return httpx.AsyncClient(base_url=system.url, headers=headers, timeout=30)
+    return tlsclient.async_client(base_url=system.url, headers=headers, timeout=30)
 
 
 @dataclass

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from roundhouse import tlsclient
 from tests.conftest import GitRepo, Running, wait_for
 from tests.integration.support import finished_build_of, sse_events
 
@@ -33,7 +34,7 @@ def error_of(response: httpx.Response, status: int) -> str:
 
 @pytest.fixture
 def anonymous(system: Running) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=system.url, timeout=30)
+    return tlsclient.async_client(base_url=system.url, timeout=30)
 
 
 async def test_health_and_readiness(system: Running, anonymous: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GitRepo, Running
+from tests.dbtemplates import SqliteTemplate
 
 ROUNDHOUSE = Path(sys.executable).parent / "roundhouse"
 PASSING = 'language: shell\nenv:\n  - N=1\n  - N=2\nscript: echo "cli says $N"\n'
@@ -22,9 +23,9 @@ FAILING = "language: shell\nscript:\n  - 'false'\n"
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
     """The CLI only speaks HTTP: one database is enough here (the API tests run both)."""
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 @dataclass

@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from roundhouse.db.models import EnvVar
 from tests.conftest import GitRepo, Running
+from tests.dbtemplates import SqliteTemplate
 from tests.integration.test_cli import assert_one_error_line, run
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
     """Only the API and the CLI are under test here: one database is enough."""
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def added(system: Running, repo: GitRepo) -> str:

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Running, wait_for
+from tests.dbtemplates import SqliteTemplate
 from tests.integration.test_cli import assert_one_error_line, run
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
     """The CLI only speaks HTTP: one database is enough here."""
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def test_workers_lists_the_local_worker_and_drain_stops_it_taking_jobs(

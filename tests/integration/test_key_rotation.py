@@ -116,6 +116,7 @@ async def test_rotate_refuses_a_key_given_as_a_setting(settings_for: Callable[..
         await rotate(settings)
 
 
+@pytest.mark.empty_database
 async def test_plain_tokens_of_an_older_database_are_encrypted_on_start(
     start_system: Start, database_url: str
 ) -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import Running, free_port
+from tests.dbtemplates import SqliteTemplate
 from tests.integration.people import client
 from tests.oauth_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider
 
@@ -20,9 +21,9 @@ FORGES = ["github", "gitea", "gitlab"]
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
     """Logins are HTTP and a few rows: one database is enough (the role tests run both)."""
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def platform_for(

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import Running
+from tests.dbtemplates import SqliteTemplate
 from tests.integration.people import client
 
 ROUNDHOUSE = Path(sys.executable).parent / "roundhouse"
@@ -22,9 +23,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
     """Sessions are cookies and HTTP: one database is enough (the role tests run both)."""
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def cli(system: Running, *args: str, stdin: str = "", token: str = "") -> tuple[int, str]:

@@ -19,15 +19,16 @@ from sqlalchemy import select
 
 from roundhouse.db.models import EnvVar
 from tests.conftest import GitRepo, Running
+from tests.dbtemplates import SqliteTemplate
 from tests.integration.people import add_user, grant
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
     """Forms over HTTP: the API tests cover both databases; one is enough here."""
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 @asynccontextmanager

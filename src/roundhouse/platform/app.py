@@ -6,14 +6,16 @@ pages' errors are HTML pages (web/errors.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from roundhouse.platform.api import (
     admin,
@@ -42,6 +44,43 @@ def _describe(error: dict[str, Any]) -> str:
         reason = error.get("ctx", {}).get("error", "parse error")
         return f"The request body is not valid JSON ({reason})."
     return f"{where or 'body'}: {error.get('msg', 'invalid')}"
+
+
+@functools.cache
+def _shared_routes() -> tuple[BaseRoute, ...]:
+    """Every route of the platform, made once per process and shared by the apps made in it.
+
+    FastAPI works out a route's parameters and models on its first request through an app
+    (about a second of CPU for all of them): tests start hundreds of platforms in a process.
+    """
+    router = APIRouter()
+    router.include_router(system.health_router)
+    router.include_router(hooks.router)
+    api_routers = (
+        # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or
+        # /key, /caches, /crons, /env_vars, /permissions) as a slug.
+        repo_settings.router,
+        repo_caches.router,
+        keys.router,
+        crons.router,
+        env_vars.router,
+        people.router,
+        forge_repos.router,
+        repos.router,
+        builds.router,
+        # Before system: /workers/token and /workers/hello are not worker names.
+        admin.router,
+        system.router,
+        cache.router,
+        user_admin.router,
+    )
+    for api_router in api_routers:
+        router.include_router(api_router, prefix="/api")
+    router.include_router(login.router)
+    # Before the pages: their /{owner}/{name} would take /owner/name.svg.
+    router.include_router(badges.router)
+    pages.include(router)
+    return tuple(router.routes)
 
 
 def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
@@ -79,26 +118,5 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
             return await errors.error_page(request, exc.status_code, str(exc.detail), exc.headers)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    app.include_router(system.health_router)
-    app.include_router(hooks.router)
-    # Before repos: its GET /repo/{slug:path} would take /repo/owner/name/settings (or /key,
-    # /caches, /crons, /env_vars, /permissions) as a slug.
-    app.include_router(repo_settings.router, prefix="/api")
-    app.include_router(repo_caches.router, prefix="/api")
-    app.include_router(keys.router, prefix="/api")
-    app.include_router(crons.router, prefix="/api")
-    app.include_router(env_vars.router, prefix="/api")
-    app.include_router(people.router, prefix="/api")
-    app.include_router(forge_repos.router, prefix="/api")
-    app.include_router(repos.router, prefix="/api")
-    app.include_router(builds.router, prefix="/api")
-    # Before system: /workers/token and /workers/hello are not worker names.
-    app.include_router(admin.router, prefix="/api")
-    app.include_router(system.router, prefix="/api")
-    app.include_router(cache.router, prefix="/api")
-    app.include_router(user_admin.router, prefix="/api")
-    app.include_router(login.router)
-    # Before the pages: their /{owner}/{name} would take /owner/name.svg.
-    app.include_router(badges.router)
-    pages.mount(app)
+    app.router.routes.extend(_shared_routes())
     return app

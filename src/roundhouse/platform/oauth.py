@@ -18,6 +18,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749 import OAuth2Token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 
+from roundhouse import tlsclient
 from roundhouse.platform.accounts import ForgeAccount
 from roundhouse.settings import OAuthApp, Settings, oauth_callback
 
@@ -80,7 +81,7 @@ class Provider:
         """Exchange the code for a token, and ask the forge who that token belongs to."""
         body = self._token_body("authorization_code", code=code, redirect_uri=self.callback)
         try:
-            async with httpx.AsyncClient(timeout=20, headers=JSON) as http:
+            async with tlsclient.async_client(timeout=20, headers=JSON) as http:
                 answer = await http.post(self.token_url, content=body, headers=FORM)
                 tokens = self._tokens(answer, "the login code")
                 bearer = {"Authorization": f"Bearer {tokens.access}"}
@@ -106,7 +107,7 @@ class Provider:
         """New tokens for an expired access token (RFC 6749, section 6)."""
         body = self._token_body("refresh_token", refresh_token=refresh_token)
         try:
-            async with httpx.AsyncClient(timeout=20, headers=JSON) as http:
+            async with tlsclient.async_client(timeout=20, headers=JSON) as http:
                 answer = await http.post(self.token_url, content=body, headers=FORM)
         except httpx.HTTPError as error:
             raise OAuthFailed(f"{self.title} could not be reached ({error}).") from None

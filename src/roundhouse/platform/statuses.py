@@ -15,6 +15,7 @@ from functools import partial
 
 import httpx
 
+from roundhouse import tlsclient
 from roundhouse.db.models import Build
 from roundhouse.platform import repo_secrets
 from roundhouse.platform.chains import Chains
@@ -40,7 +41,7 @@ DESCRIPTIONS = {
 class StatusReporter:
     def __init__(self, ctx: PlatformContext, client: httpx.AsyncClient | None = None) -> None:
         self.ctx = ctx
-        self.client = client or httpx.AsyncClient(timeout=10)
+        self.client = client or tlsclient.async_client(timeout=10)
         self._chains = Chains()
         # The body last accepted per unfinished build; the same status is not sent twice.
         self._posted: dict[int, bytes] = {}

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from roundhouse import tlsclient
 from roundhouse.protocol import CacheInfo, JobPayload
 from roundhouse.worker.backends.base import CacheDirs
 from roundhouse.worker.logwriter import LogWriter
@@ -152,7 +153,7 @@ class JobCache:
     async def _download(self, target: Path) -> bool:
         assert self.info is not None
         async with (
-            httpx.AsyncClient(timeout=TIMEOUT) as http,
+            tlsclient.async_client(timeout=TIMEOUT) as http,
             http.stream("GET", self.info["fetch_url"], headers=self._headers) as response,
         ):
             if response.status_code == 404:
@@ -178,7 +179,7 @@ class JobCache:
                 return
             await run_tar("-czf", str(archive), "-C", str(store), ".")
             size = archive.stat().st_size
-            async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            async with tlsclient.async_client(timeout=TIMEOUT) as http:
                 response = await http.put(
                     self.info["store_url"],
                     content=read_file(archive),

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.dbtemplates import SqliteTemplate
+
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'roundhouse.db'}"
+def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
+    return sqlite_template.copy_to(tmp_path / "roundhouse.db")

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from roundhouse import tlsclient
 from roundhouse.db.models import Build, Job, Repository
 from roundhouse.platform.chains import Chains
 from roundhouse.platform.context import PlatformContext
@@ -60,7 +61,7 @@ class Notifier:
     ) -> None:
         self.ctx = ctx
         self.keys = keys
-        self.client = client or httpx.AsyncClient(timeout=ctx.settings.notify_timeout)
+        self.client = client or tlsclient.async_client(timeout=ctx.settings.notify_timeout)
         self._chains = Chains()
 
     def build_changed(self, build_id: int, state: str) -> None:

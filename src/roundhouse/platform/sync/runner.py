@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import ColumnElement, or_, select
 
+from roundhouse import tlsclient
 from roundhouse.db.models import Identity, User, utcnow
 from roundhouse.platform.context import PlatformContext
 from roundhouse.platform.locks import leader
@@ -48,7 +49,7 @@ class Outcome:
 class SyncRunner:
     def __init__(self, ctx: PlatformContext, http: httpx.AsyncClient | None = None) -> None:
         self.ctx = ctx
-        self.http = http or httpx.AsyncClient(timeout=30)
+        self.http = http or tlsclient.async_client(timeout=30)
         self._tasks: dict[int, asyncio.Task[Outcome]] = {}
         # The leases this process holds: user id → when it was taken.
         self._held: dict[int, datetime] = {}

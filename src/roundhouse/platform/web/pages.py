@@ -4,7 +4,7 @@ and declares the live topics its script listens to (see static/live.js).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
@@ -148,13 +148,14 @@ async def current_build(
     return await render_build(request, latest, svc, access, "current")
 
 
-def mount(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
-    app.include_router(live.router)
-    app.include_router(admin.router)
-    app.include_router(admin_actions.router)
-    app.include_router(build_actions.router)
-    app.include_router(repo_pages.router)
-    app.include_router(settings_page.router)
-    app.include_router(settings_forms.router)
-    app.include_router(router)
+def include(parent: APIRouter) -> None:
+    """The static files and every page, after the API (their paths would take its own)."""
+    parent.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    parent.include_router(live.router)
+    parent.include_router(admin.router)
+    parent.include_router(admin_actions.router)
+    parent.include_router(build_actions.router)
+    parent.include_router(repo_pages.router)
+    parent.include_router(settings_page.router)
+    parent.include_router(settings_forms.router)
+    parent.include_router(router)
