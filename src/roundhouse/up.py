@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from roundhouse.logformat import configure_logging
-from roundhouse.platform.app import create_app
+from roundhouse.platform.app import create_app, prepare_routes
 from roundhouse.platform.services import Services
 from roundhouse.platform.workertoken import worker_token
 from roundhouse.settings import Settings
@@ -57,11 +57,13 @@ class AllInOne:
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        prepared = prepare_routes()
         await self.start()
         try:
             yield
         finally:
             await self.stop()
+            await prepared
 
 
 def serve(settings: Settings) -> None:

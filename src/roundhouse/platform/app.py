@@ -6,6 +6,7 @@ pages' errors are HTML pages (web/errors.py).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -83,11 +84,29 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
     return tuple(router.routes)
 
 
+@functools.cache
+def _prepare_routes() -> None:
+    # Making the OpenAPI schema of an app that holds the shared routes meets every one of them.
+    spare = FastAPI()
+    spare.router.routes.extend(_shared_routes())
+    spare.openapi()
+
+
+def prepare_routes() -> asyncio.Future[None]:
+    """Prepare every route in a thread, once per process, and be done when it is.
+
+    FastAPI prepares a route on the first request that meets it: without this, the first
+    requests after a start (a webhook, a trigger) would take half a second longer.
+    """
+    return asyncio.get_running_loop().run_in_executor(None, _prepare_routes)
+
+
 def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
     """The ASGI app; with manage_services it starts and stops the services itself."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepared = prepare_routes()
         if manage_services:
             await services.start()
         try:
@@ -95,6 +114,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
         finally:
             if manage_services:
                 await services.stop()
+            await prepared
 
     app = FastAPI(
         title="Roundhouse", lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json"
