@@ -132,6 +132,10 @@ def amqp_url(vhost: str) -> str:
     return rabbitmq.url_of(vhost)
 
 
+# For a module whose tests need not run on both databases: `pytestmark = SQLITE_ONLY`.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
     return SqliteTemplate(tmp_path_factory.mktemp("database-template"))

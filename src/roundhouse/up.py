@@ -5,15 +5,13 @@ broker. The only module that composes platform and worker; neither imports the o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import FastAPI
 
 from roundhouse.logformat import configure_logging
-from roundhouse.platform.app import create_app, prepare_routes
+from roundhouse.platform.app import create_app
 from roundhouse.platform.services import Services
 from roundhouse.platform.workertoken import worker_token
 from roundhouse.settings import Settings
@@ -26,7 +24,7 @@ from roundhouse.worker.worker import Worker
 class AllInOne:
     services: Services
     worker: Worker
-    app: FastAPI
+    app: FastAPI = field(init=False)
 
     @classmethod
     def create(cls, settings: Settings) -> AllInOne:
@@ -42,9 +40,8 @@ class AllInOne:
             outbox_memory=settings.outbox_memory_mb * 1024 * 1024,
             token=worker_token(settings),
         )
-        app = create_app(services, manage_services=False)
-        instance = cls(services, worker, app)
-        app.router.lifespan_context = instance.lifespan
+        instance = cls(services, worker)
+        instance.app = create_app(services, start=instance.start, stop=instance.stop)
         return instance
 
     async def start(self) -> None:
@@ -54,16 +51,6 @@ class AllInOne:
     async def stop(self) -> None:
         await self.worker.stop()
         await self.services.stop()
-
-    @asynccontextmanager
-    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        prepared = prepare_routes()
-        await self.start()
-        try:
-            yield
-        finally:
-            await self.stop()
-            await prepared
 
 
 def serve(settings: Settings) -> None:

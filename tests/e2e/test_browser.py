@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from tests.conftest import GitRepo, Running, wait_for
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, chromium tries to reach Google's hosts on this offline machine.
@@ -27,18 +26,12 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = [
+    SQLITE_ONLY,
     pytest.mark.browser,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(), reason="chromium is not installed (make browser)"
     ),
 ]
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
-) -> str:
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def test_running_job_page_shows_new_log_lines_live(

@@ -15,7 +15,6 @@ from tests.integration.people import grant
 
 # Chromium only where it is installed, and one database: as the other browser tests.
 pytestmark = browser_tests.pytestmark
-database_url = browser_tests.database_url
 
 
 async def test_sign_in_restart_a_build_and_sign_out(

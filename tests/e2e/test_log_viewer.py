@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import GitRepo, Running, wait_for
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running, wait_for
 from tests.e2e.test_browser import CHROMIUM
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 pytestmark = [
+    SQLITE_ONLY,
     pytest.mark.browser,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(), reason="chromium is not installed (make browser)"
@@ -44,13 +44,6 @@ fold end tests
 for i in $(seq 1 80); do echo "after $i"; done
 exit 1
 """
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
-) -> str:
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def start_job(

@@ -16,8 +16,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from roundhouse.platform.sessions import SESSION_COOKIE
-from tests.conftest import GitRepo, Running, wait_for
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running, wait_for
 from tests.e2e.test_browser import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +25,7 @@ SHOTS = ROOT / "tests" / "artifacts" / "pages"
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
+    SQLITE_ONLY,
     pytest.mark.browser,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(), reason="chromium is not installed (make browser)"
@@ -50,13 +50,6 @@ printf 'travis_fold:end:setup\\r\\033[0K'
 printf '\\033[31;1mThe command "make" exited with 2.\\033[0m\\n'
 exit 2
 """
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
-) -> str:
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def signed_in(

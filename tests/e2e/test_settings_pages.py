@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import GitRepo, Running, wait_for
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running, wait_for
 from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_pages import AXE, SHOTS, check_shown, signed_in, some_builds
 from tests.integration.people import add_user, grant
 
 pytestmark = [
+    SQLITE_ONLY,
     pytest.mark.browser,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(), reason="chromium is not installed (make browser)"
@@ -27,13 +27,6 @@ pytestmark = [
     pytest.mark.skipif(not AXE.exists(), reason="axe-core is not fetched (scripts/ensure-axe)"),
 ]
 SECRET = "s3cr3t-value-never-shown"
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
-) -> str:
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 async def shown_clean(page: Page, name: str) -> None:

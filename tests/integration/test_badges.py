@@ -5,19 +5,13 @@ any (and for what the caller may not see), revalidation headers, and the README 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import GitRepo, Running
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running
 
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    """Badges only read the builds: one database is enough here."""
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
+# Badges only read the builds: one database is enough here.
+pytestmark = SQLITE_ONLY
 
 
 def word(svg: str) -> str:

@@ -12,20 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import GitRepo, Running
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running
 
 ROUNDHOUSE = Path(sys.executable).parent / "roundhouse"
 PASSING = 'language: shell\nenv:\n  - N=1\n  - N=2\nscript: echo "cli says $N"\n'
 FAILING = "language: shell\nscript:\n  - 'false'\n"
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    """The CLI only speaks HTTP: one database is enough here (the API tests run both)."""
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
 
 
 @dataclass
@@ -78,6 +69,8 @@ async def added(system: Running, repo: GitRepo) -> str:
     return slug
 
 
+# The CLI only speaks HTTP: one database is enough here (the API tests run both).
+@SQLITE_ONLY
 async def test_repo_add_local_path_and_list(
     system: Running, git_repo: Callable[..., GitRepo]
 ) -> None:
@@ -95,6 +88,7 @@ async def test_repo_add_local_path_and_list(
     assert stored["url"] == repo.url  # the local path became a file:// URL
 
 
+@SQLITE_ONLY
 async def test_trigger_wait_passing_build_then_builds_and_logs(
     system: Running, git_repo: Callable[..., GitRepo]
 ) -> None:
@@ -124,6 +118,7 @@ async def test_trigger_wait_passing_build_then_builds_and_logs(
     assert logs.out == await system.log(job_id)
 
 
+@SQLITE_ONLY
 async def test_trigger_wait_failing_build_exits_non_zero(
     system: Running, git_repo: Callable[..., GitRepo]
 ) -> None:
@@ -139,6 +134,7 @@ async def test_trigger_wait_failing_build_exits_non_zero(
     assert "Traceback" not in result.err
 
 
+@SQLITE_ONLY
 async def test_cancel_of_a_finished_job_is_one_error_sentence(
     system: Running, git_repo: Callable[..., GitRepo]
 ) -> None:
@@ -155,12 +151,14 @@ async def test_cancel_of_a_finished_job_is_one_error_sentence(
     assert "409" in line
 
 
+@SQLITE_ONLY
 async def test_unknown_repository_is_one_error_sentence(system: Running) -> None:
     line = assert_one_error_line(await run(system, "builds", "nobody/nothing"))
 
     assert "nobody/nothing" in line and "not found" in line
 
 
+@SQLITE_ONLY
 async def test_adding_a_path_that_is_no_repository_is_one_error_sentence(
     system: Running, tmp_path: Path
 ) -> None:

@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from roundhouse.db.models import EnvVar
-from tests.conftest import GitRepo, Running
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running
 from tests.integration.test_cli import assert_one_error_line, run
 
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    """Only the API and the CLI are under test here: one database is enough."""
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
+# Only the API and the CLI are under test here: one database is enough.
+pytestmark = SQLITE_ONLY
 
 
 async def added(system: Running, repo: GitRepo) -> str:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import Running, wait_for
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, Running, wait_for
 from tests.integration.test_cli import assert_one_error_line, run
 
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    """The CLI only speaks HTTP: one database is enough here."""
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
+# The CLI only speaks HTTP: one database is enough here.
+pytestmark = SQLITE_ONLY
 
 
 async def test_workers_lists_the_local_worker_and_drain_stops_it_taking_jobs(

@@ -6,24 +6,20 @@ linked to the signed-in account, and a forged or refused callback signs nobody i
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import Running, free_port
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, Running, free_port
 from tests.integration.people import client
 from tests.oauth_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider
 
 FORGES = ["github", "gitea", "gitlab"]
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    """Logins are HTTP and a few rows: one database is enough (the role tests run both)."""
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
+# Logins are HTTP and a few rows: one database is enough (the role tests run both).
+pytestmark = SQLITE_ONLY
 
 
 async def platform_for(

@@ -12,20 +12,16 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import Running
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, Running
 from tests.integration.people import client
 
 ROUNDHOUSE = Path(sys.executable).parent / "roundhouse"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    """Sessions are cookies and HTTP: one database is enough (the role tests run both)."""
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
+# Sessions are cookies and HTTP: one database is enough (the role tests run both).
+pytestmark = SQLITE_ONLY
 
 
 async def cli(system: Running, *args: str, stdin: str = "", token: str = "") -> tuple[int, str]:

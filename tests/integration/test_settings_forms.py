@@ -10,25 +10,20 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from roundhouse.db.models import EnvVar
-from tests.conftest import GitRepo, Running
-from tests.dbtemplates import SqliteTemplate
+from tests.conftest import SQLITE_ONLY, GitRepo, Running
 from tests.integration.people import add_user, grant
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    """Forms over HTTP: the API tests cover both databases; one is enough here."""
-    return sqlite_template.copy_to(tmp_path / "roundhouse.db")
+# Forms over HTTP: the API tests cover both databases; one is enough here.
+pytestmark = SQLITE_ONLY
 
 
 @asynccontextmanager

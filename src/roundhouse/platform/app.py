@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -86,34 +86,30 @@ def _shared_routes() -> tuple[BaseRoute, ...]:
 
 @functools.cache
 def _prepare_routes() -> None:
-    # Making the OpenAPI schema of an app that holds the shared routes meets every one of them.
+    """Prepare every shared route, once per process: FastAPI prepares a route on the first
+    request that meets it, so the first requests after a start (a webhook, a trigger) would
+    take half a second longer. An OpenAPI schema of the routes meets every one of them."""
     spare = FastAPI()
     spare.router.routes.extend(_shared_routes())
     spare.openapi()
 
 
-def prepare_routes() -> asyncio.Future[None]:
-    """Prepare every route in a thread, once per process, and be done when it is.
-
-    FastAPI prepares a route on the first request that meets it: without this, the first
-    requests after a start (a webhook, a trigger) would take half a second longer.
-    """
-    return asyncio.get_running_loop().run_in_executor(None, _prepare_routes)
-
-
-def create_app(services: Services, *, manage_services: bool = True) -> FastAPI:
-    """The ASGI app; with manage_services it starts and stops the services itself."""
+def create_app(
+    services: Services,
+    *,
+    start: Callable[[], Awaitable[None]] | None = None,
+    stop: Callable[[], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The ASGI app; start and stop run around its serving (by default the services')."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prepared = prepare_routes()
-        if manage_services:
-            await services.start()
+        prepared = asyncio.get_running_loop().run_in_executor(None, _prepare_routes)
+        await (start or services.start)()
         try:
             yield
         finally:
-            if manage_services:
-                await services.stop()
+            await (stop or services.stop)()
             await prepared
 
     app = FastAPI(
