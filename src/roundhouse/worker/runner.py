@@ -11,7 +11,7 @@ from pathlib import Path
 
 from roundhouse import __version__
 from roundhouse.protocol import JobPayload
-from roundhouse.worker import cache
+from roundhouse.worker import cache, workdir
 from roundhouse.worker.backends.base import Backend, CacheDirs, JobStartError, RunningJob
 from roundhouse.worker.logwriter import LogLimitExceeded, LogWriter
 from roundhouse.worker.outbox import Publisher
@@ -59,6 +59,7 @@ class Runner:
         self.backend = backend
         self.worker_name = worker_name
         self.work_dir = work_dir
+        workdir.prepare(work_dir)
         # Before this runner's first job: what jobs of a killed worker left is stale.
         cache.remove_leftovers(work_dir)
 
