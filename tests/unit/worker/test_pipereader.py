@@ -1,10 +1,12 @@
-"""The job output reader: a writer never waits for a busy event loop, unread output in memory
-stays bounded, and close() ends the reading even while a child still holds the pipe open.
+"""The job output reader: a writer never waits for a busy event loop, output written in small
+pieces is read in large ones, unread output in memory stays bounded, and close() ends the
+reading even while a child still holds the pipe open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import subprocess
 
@@ -36,6 +38,27 @@ async def test_the_writer_finishes_while_the_event_loop_is_blocked() -> None:
     assert process.wait(timeout=60) == 0
 
     assert await asyncio.wait_for(read_all(pipe.reader), 60) == 8 * MIB
+
+
+async def test_output_written_in_small_pieces_is_read_in_large_ones() -> None:
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, MIB)  # as the local backend's pipe
+    pipe = PipeReader(read_end, limit=8 * MIB)
+    reads: list[int] = []
+    feed = pipe.reader.feed_data
+
+    def counted(data: bytes) -> None:
+        reads.append(len(data))
+        feed(data)
+
+    pipe.reader.feed_data = counted  # type: ignore[method-assign]
+    # 4 MB of lines, written 4 KiB at a time by seq's buffered stdout.
+    process = writer("seq -f '%079g' 50000", write_end)
+
+    assert await asyncio.wait_for(read_all(pipe.reader), 60) == 4_000_000
+    assert await asyncio.to_thread(process.wait, 60) == 0
+    # Read the moment they came, they took 120–200 reads of a few pieces each (20 now).
+    assert len(reads) < 100, f"{len(reads)} reads, {min(reads)} to {max(reads)} bytes"
 
 
 async def test_reading_pauses_while_the_output_waits_unread() -> None:

@@ -15,9 +15,17 @@ import contextlib
 import os
 import select
 import threading
+import time
 from typing import Any
 
 CHUNK = 1024 * 1024
+# After a short read the thread waits this long before reading again. Read at once, a fast
+# writer's output comes 16 KiB at a time: every write to the empty pipe wakes the thread, and
+# each read wakes the event loop. Waiting lets the pipe gather output (1 MiB holds more than
+# `seq` writes in a millisecond), so a 16 MB log takes ~60 reads instead of ~1,000; the job
+# ran faster and the platform used less CPU (bench/RESULTS.md, 2026-12-02). A live line is
+# at most this much later.
+GATHER_SECONDS = 0.001
 
 
 class _Flow(asyncio.ReadTransport):
@@ -91,6 +99,8 @@ class PipeReader:
                 if not data:
                     return
                 self._call(self.reader.feed_data, data)
+                if len(data) < CHUNK // 4:
+                    time.sleep(GATHER_SECONDS)
         finally:
             with self._lock:
                 self._finished = True
