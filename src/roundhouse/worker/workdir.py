@@ -16,8 +16,15 @@ FS_TOPDIR_FL = 0x00020000  # `chattr +T`
 
 
 def prepare(path: Path) -> None:
-    """Make the work directory if it is missing, and mark it as a top directory."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Make the work directory if it is missing, and mark it as a top directory.
+
+    A directory that cannot be made is left to the jobs: each says so in its log, and
+    `roundhouse doctor` names the setting; the worker still starts and heart-beats.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
     mark_top_directory(path)
 
 
