@@ -6,6 +6,7 @@ A failed login says only that login and password do not match, whichever of the 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -19,8 +20,14 @@ from roundhouse.db.models import Identity, User
 LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
-# Verified against when the login is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("not a password of anybody")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so both failures take the same time.
+    Made at the first login attempt, whoever it is for (so that one is slow either way):
+    a hash costs ~140 ms of CPU, which every process importing this module paid at start."""
+    return _hasher.hash("not a password of anybody")
 
 
 class AccountError(Exception):
@@ -34,9 +41,10 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(user: User | None, password: str) -> bool:
+    dummy = _dummy_hash()
     stored = user.password_hash if user is not None else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or dummy, password)
     except (VerificationError, InvalidHashError):
         return False
     return stored is not None
