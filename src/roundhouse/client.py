@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from roundhouse.tokenfile import ADMIN_TOKEN_FILE
+
 if TYPE_CHECKING:
     import httpx
 
-# httpx and the settings are imported where used: every CLI command imports this module, and
+# httpx is imported where used: every CLI command imports this module, and
 # the offline ones (lint, matrix, compile) must start fast. Never roundhouse.platform: the
 # worker loads this module and must not load the platform's code.
 
@@ -28,8 +30,6 @@ def find_token(explicit: str | None, data_dir: Path) -> str:
         return explicit
     if os.environ.get("ROUNDHOUSE_TOKEN"):
         return os.environ["ROUNDHOUSE_TOKEN"]
-    from roundhouse.settings import ADMIN_TOKEN_FILE
-
     path = Path(os.environ.get("ROUNDHOUSE_DATA_DIR", str(data_dir))) / ADMIN_TOKEN_FILE
     return path.read_text().strip() if path.is_file() else ""
 

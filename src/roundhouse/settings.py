@@ -33,8 +33,6 @@ from pydantic_settings import SettingsError as SourceError
 ENV_PREFIX = "ROUNDHOUSE_"
 TOML_CANDIDATES = (Path("roundhouse.toml"), Path("/etc/roundhouse/roundhouse.toml"))
 WORKER_DEFAULTS_FILE = Path("/etc/default/roundhouse-worker")
-# In data_dir: the admin's API token, written by the platform, read by the CLI.
-ADMIN_TOKEN_FILE = "admin-token"
 
 
 class SettingsError(Exception):

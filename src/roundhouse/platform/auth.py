@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roundhouse.db.models import ApiToken, User, utcnow
-from roundhouse.settings import ADMIN_TOKEN_FILE
+from roundhouse.tokenfile import ADMIN_TOKEN_FILE
 
 ADMIN_LOGIN = "admin"
 TOKEN_FILE = ADMIN_TOKEN_FILE

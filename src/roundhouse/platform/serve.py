@@ -11,7 +11,8 @@ import uvicorn
 from roundhouse.logformat import configure_logging
 from roundhouse.platform.app import create_app
 from roundhouse.platform.services import Services
-from roundhouse.settings import ADMIN_TOKEN_FILE, Settings
+from roundhouse.settings import Settings
+from roundhouse.tokenfile import ADMIN_TOKEN_FILE
 from roundhouse.webserver import server_config
 
 
