@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from roundhouse.db import aiosqlitestop
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -65,6 +67,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if target.startswith("sqlite"):
+        aiosqlitestop.apply()
         engine = create_async_engine(target, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
