@@ -15,6 +15,7 @@ from roundhouse.platform.app import create_app
 from roundhouse.platform.services import Services
 from roundhouse.platform.workertoken import worker_token
 from roundhouse.settings import Settings
+from roundhouse.tokenfile import ADMIN_TOKEN_FILE
 from roundhouse.webserver import server_config
 from roundhouse.worker.backends import make_backend
 from roundhouse.worker.worker import Worker
@@ -67,7 +68,8 @@ def serve(settings: Settings) -> None:
         if server.started:
             print(f"Roundhouse is running at {settings.public_url}", flush=True)
             print(f"Admin API token: {instance.services.admin_token}", flush=True)
-            print(f"(also in {settings.data_dir / 'admin-token'}; stop with Ctrl-C)", flush=True)
+            token_file = settings.data_dir / ADMIN_TOKEN_FILE
+            print(f"(also in {token_file}; stop with Ctrl-C)", flush=True)
         await serving
 
     asyncio.run(main())
