@@ -21,12 +21,10 @@ _original_stop = getattr(aiosqlite.Connection, "stop", None)
 
 
 def _stop_once(self: aiosqlite.Connection) -> asyncio.Future[Any] | None:
-    if hasattr(self, _STOPPED):
-        future: asyncio.Future[Any] | None = getattr(self, _STOPPED)
-        return future
-    assert _original_stop is not None
-    future = _original_stop(self)
-    setattr(self, _STOPPED, future)
+    if not hasattr(self, _STOPPED):
+        assert _original_stop is not None
+        setattr(self, _STOPPED, _original_stop(self))
+    future: asyncio.Future[Any] | None = getattr(self, _STOPPED)
     return future
 
 

@@ -17,7 +17,6 @@ from roundhouse.db.models import ApiToken, User, utcnow
 from roundhouse.tokenfile import ADMIN_TOKEN_FILE
 
 ADMIN_LOGIN = "admin"
-TOKEN_FILE = ADMIN_TOKEN_FILE
 
 
 def hash_token(token: str) -> str:
@@ -37,7 +36,7 @@ async def create_token(session: AsyncSession, user: User, name: str) -> str:
 
 async def ensure_admin(session: AsyncSession, data_dir: Path) -> str:
     """Create the admin account and token file on first start; return the admin token."""
-    token_file = data_dir / TOKEN_FILE
+    token_file = data_dir / ADMIN_TOKEN_FILE
     admin = await session.scalar(select(User).where(User.login == ADMIN_LOGIN))
     if admin is not None and token_file.exists():
         token = token_file.read_text().strip()
